@@ -1,0 +1,4 @@
+//! What talks to AWS: each service behind a trait, with the SDK implementation and a test
+//! double.
+
+pub mod s3;

@@ -1,0 +1,21 @@
+//! One file per command; each reads top to bottom: resolve, read, compute, write.
+
+pub mod config_check;
+pub mod query;
+pub mod showback;
+
+use anyhow::Result;
+
+use crate::cli::{Cli, Command, ConfigCommand};
+use crate::settings::Settings;
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> Result<()> {
+    let settings = Settings::resolve(&cli.global)?;
+    match cli.command {
+        Command::Showback(args) => showback::run(&settings, &args),
+        Command::Query(args) => query::run(&settings, &args),
+        Command::Config { command: ConfigCommand::Check } => config_check::run(&settings),
+        _ => Err(crate::error::hinted("this command is not built yet", "see the open issues")),
+    }
+}

@@ -1,0 +1,460 @@
+//! `aispend.toml`: loading and validation.
+//!
+//! The file is parsed strictly: an unknown key or a bad value is an error that names the key
+//! and its line. Relative paths are resolved against the folder of the file, so a
+//! configuration works from any working directory. Callers get a [`Config`] whose values
+//! are already checked (prices carry units, thresholds are positive, budgets have limits).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result, bail};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+use crate::money::Money;
+
+/// The whole configuration.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub taxonomy: Taxonomy,
+    pub sources: Sources,
+    pub prices: PriceBookConfig,
+    /// Gateway model id (or a prefix of it) to the Bedrock billing name in usage types.
+    pub models: BTreeMap<String, String>,
+    #[serde(rename = "rules")]
+    pub rules: Vec<SharedCostRule>,
+    pub chargeback: ChargebackConfig,
+    pub budgets: Vec<BudgetConfig>,
+    pub critical: Critical,
+    pub anomalies: AnomalyConfig,
+    pub gateway: GatewayConfig,
+    /// Where the configuration was read from, for messages.
+    #[serde(skip)]
+    pub path: Option<PathBuf>,
+}
+
+/// The tag taxonomy.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Taxonomy {
+    /// The owner keys, most significant first.
+    pub keys: Vec<String>,
+    /// Other tag keys that mean the same as a taxonomy key, in precedence order.
+    pub aliases: BTreeMap<String, Vec<String>>,
+    /// Lower-case and trim tag values (on by default).
+    pub normalize_values: bool,
+    /// Owners for lines that carry no tag of their own.
+    pub fallbacks: Fallbacks,
+}
+
+impl Default for Taxonomy {
+    fn default() -> Self {
+        Taxonomy {
+            keys: vec!["dept".into(), "team".into(), "app".into()],
+            aliases: BTreeMap::new(),
+            normalize_values: true,
+            fallbacks: Fallbacks::default(),
+        }
+    }
+}
+
+/// Owners assigned by account, inference profile or API key when a line has no tag.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Fallbacks {
+    pub accounts: BTreeMap<String, BTreeMap<String, String>>,
+    pub inference_profiles: BTreeMap<String, BTreeMap<String, String>>,
+    pub api_keys: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+/// Sources read when no source flag is given.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Sources {
+    pub cur: Vec<String>,
+    pub focus: Vec<String>,
+    pub gateway: Vec<String>,
+    pub metrics: Vec<String>,
+    pub ce: Vec<String>,
+}
+
+/// The price book: LiteLLM's price file plus overrides.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PriceBookConfig {
+    /// Path to LiteLLM's `model_prices_and_context_window.json`.
+    pub litellm: Option<String>,
+    /// Alias or deployment name to the model it routes to.
+    pub aliases: BTreeMap<String, String>,
+    #[serde(rename = "override")]
+    pub overrides: Vec<PriceOverride>,
+}
+
+/// One effective-dated price; each price is text with its unit, `2.0 per 1M`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PriceOverride {
+    pub model: String,
+    #[serde(default)]
+    pub provider: Option<String>,
+    #[serde(default)]
+    pub input: Option<String>,
+    #[serde(default)]
+    pub output: Option<String>,
+    #[serde(default)]
+    pub cache_read: Option<String>,
+    #[serde(default)]
+    pub cache_write: Option<String>,
+    #[serde(default)]
+    pub reasoning: Option<String>,
+    #[serde(default)]
+    pub valid_from: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub valid_to: Option<DateTime<Utc>>,
+    /// `openai` (prompt tokens include cached ones, reasoning inside output) or
+    /// `anthropic` (input excludes cache reads and writes, reasoning beside output).
+    #[serde(default)]
+    pub token_semantics: Option<String>,
+}
+
+/// A rule that shares a cost among owners.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SharedCostRule {
+    pub name: String,
+    #[serde(rename = "match")]
+    pub matcher: RuleMatch,
+    pub method: ShareMethod,
+    /// For `fixed`: owner value to weight.
+    #[serde(default)]
+    pub weights: BTreeMap<String, u64>,
+    /// Restrict the owners that share (default: every owner with direct cost).
+    #[serde(default)]
+    pub owners: Vec<String>,
+}
+
+/// What a shared-cost rule matches; every given field must match.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RuleMatch {
+    pub service: Option<String>,
+    pub account: Option<String>,
+    pub usage_type: Option<String>,
+    pub resource: Option<String>,
+    pub charge_category: Option<String>,
+}
+
+/// How a shared cost is split.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ShareMethod {
+    Proportional,
+    Even,
+    Fixed,
+    Tokens,
+    Requests,
+}
+
+/// Cost centers for the chargeback journal.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ChargebackConfig {
+    /// The cost center that pays the provider and is credited.
+    pub credit_cost_center: Option<String>,
+    /// Department to its cost center.
+    pub cost_centers: BTreeMap<String, String>,
+}
+
+/// A budget and what happens at its limits.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BudgetConfig {
+    pub name: String,
+    /// Taxonomy keys, `api_key` or `user` to the value they must have.
+    pub scope: BTreeMap<String, String>,
+    pub limit: Money,
+    #[serde(default)]
+    pub soft_limit: Option<Money>,
+    #[serde(default)]
+    pub hard_limit: Option<Money>,
+    /// Percent of the limit.
+    #[serde(default = "default_thresholds")]
+    pub thresholds: Vec<u32>,
+    /// `monthly` (default) or `daily`.
+    #[serde(default = "default_period")]
+    pub period: String,
+    #[serde(default)]
+    pub value: Option<ValueTarget>,
+    #[serde(default)]
+    pub action: Option<HardLimitAction>,
+    /// E-mail addresses or SNS topic ARNs told at each threshold.
+    #[serde(default)]
+    pub subscribers: Vec<String>,
+}
+
+fn default_thresholds() -> Vec<u32> {
+    vec![70, 100, 120]
+}
+
+fn default_period() -> String {
+    "monthly".into()
+}
+
+/// The value a budget should buy.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValueTarget {
+    pub metric: String,
+    pub target: Money,
+}
+
+/// The action at the hard limit.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, tag = "kind", rename_all = "lowercase")]
+pub enum HardLimitAction {
+    Throttle {
+        rpm: u32,
+    },
+    Route {
+        from: String,
+        to: String,
+    },
+    Cache {
+        #[serde(default)]
+        ttl_seconds: Option<u64>,
+    },
+}
+
+/// Apps that are never routed to a cheaper model.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Critical {
+    pub apps: Vec<String>,
+}
+
+/// Anomaly detection settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AnomalyConfig {
+    pub min_history_days: u32,
+    pub window_days: u32,
+    /// Robust z-score (in scaled median absolute deviations) above which a day is flagged.
+    pub threshold: f64,
+    /// Smallest impact worth a flag.
+    pub min_impact: Money,
+}
+
+impl Default for AnomalyConfig {
+    fn default() -> Self {
+        AnomalyConfig {
+            min_history_days: 14,
+            window_days: 28,
+            threshold: 3.5,
+            min_impact: Money::from_units(1),
+        }
+    }
+}
+
+/// How to read gateway logs that are neither LiteLLM nor Portkey.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GatewayConfig {
+    /// Canonical `requests` column to the source column that holds it.
+    pub mapping: BTreeMap<String, String>,
+    /// Unit of the mapped cost column: `usd` (default), `cents` or `nano_usd`.
+    pub cost_unit: Option<String>,
+}
+
+impl Config {
+    /// Loads `path`, or the default `./aispend.toml` when present, or the built-in defaults.
+    pub fn load(path: Option<&Path>) -> Result<Config> {
+        let path = match path {
+            Some(path) => path.to_path_buf(),
+            None if Path::new("aispend.toml").exists() => PathBuf::from("aispend.toml"),
+            None => return Ok(Config::default()),
+        };
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read the configuration `{}`", path.display()))?;
+        let mut config = Config::parse(&text)
+            .with_context(|| format!("invalid configuration `{}`", path.display()))?;
+        config.resolve_paths(path.parent().unwrap_or(Path::new(".")));
+        config.path = Some(path);
+        Ok(config)
+    }
+
+    /// Parses and validates configuration text.
+    pub fn parse(text: &str) -> Result<Config> {
+        let config: Config = toml::from_str(text).map_err(|error| anyhow::anyhow!("{error}"))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks what serde cannot: units on prices, limits, thresholds and names.
+    fn validate(&self) -> Result<()> {
+        if self.taxonomy.keys.is_empty() {
+            bail!("`taxonomy.keys` is empty: name at least one owner key, such as `dept`");
+        }
+        for key in self.taxonomy.aliases.keys() {
+            if !self.taxonomy.keys.contains(key) {
+                bail!("`taxonomy.aliases.{key}` names a key that is not in `taxonomy.keys`");
+            }
+        }
+        for price in &self.prices.overrides {
+            for (field, value) in price.fields() {
+                crate::enrich::prices::parse_price(value).with_context(|| {
+                    format!("`prices.override` for model `{}`: field `{field}`", price.model)
+                })?;
+            }
+            if let (Some(from), Some(to)) = (price.valid_from, price.valid_to) {
+                if to <= from {
+                    bail!(
+                        "`prices.override` for model `{}`: `valid_to` is not after `valid_from`",
+                        price.model
+                    );
+                }
+            }
+        }
+        for budget in &self.budgets {
+            budget.validate()?;
+        }
+        for rule in &self.rules {
+            if rule.method == ShareMethod::Fixed && rule.weights.is_empty() {
+                bail!("rule `{}` uses method `fixed` but has no `weights`", rule.name);
+            }
+        }
+        Ok(())
+    }
+
+    /// Makes every relative source path relative to the configuration's folder.
+    fn resolve_paths(&mut self, base: &Path) {
+        let resolve = |paths: &mut Vec<String>| {
+            for path in paths.iter_mut() {
+                *path = resolve_path(base, path);
+            }
+        };
+        resolve(&mut self.sources.cur);
+        resolve(&mut self.sources.focus);
+        resolve(&mut self.sources.gateway);
+        resolve(&mut self.sources.metrics);
+        resolve(&mut self.sources.ce);
+        if let Some(path) = &self.prices.litellm {
+            self.prices.litellm = Some(resolve_path(base, path));
+        }
+    }
+
+    /// The aliases of a taxonomy key, canonicalised, the key itself first.
+    pub fn key_sources(&self, key: &str) -> Vec<String> {
+        let mut sources = vec![crate::enrich::taxonomy::canonical_key(key)];
+        for alias in self.taxonomy.aliases.get(key).into_iter().flatten() {
+            let alias = crate::enrich::taxonomy::canonical_key(alias);
+            if !sources.contains(&alias) {
+                sources.push(alias);
+            }
+        }
+        sources
+    }
+}
+
+impl PriceOverride {
+    /// The prices that are set, with their field names.
+    pub fn fields(&self) -> Vec<(&'static str, &str)> {
+        [
+            ("input", &self.input),
+            ("output", &self.output),
+            ("cache_read", &self.cache_read),
+            ("cache_write", &self.cache_write),
+            ("reasoning", &self.reasoning),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| value.as_deref().map(|value| (name, value)))
+        .collect()
+    }
+}
+
+impl BudgetConfig {
+    /// Checks limits, thresholds and the period.
+    fn validate(&self) -> Result<()> {
+        if self.scope.is_empty() {
+            bail!("budget `{}` has an empty `scope`", self.name);
+        }
+        if self.limit.is_negative() || self.limit.is_zero() {
+            bail!("budget `{}`: `limit` must be above zero", self.name);
+        }
+        if self.thresholds.is_empty() || self.thresholds.contains(&0) {
+            bail!("budget `{}`: `thresholds` must be percentages above zero", self.name);
+        }
+        if !matches!(self.period.as_str(), "monthly" | "daily") {
+            bail!(
+                "budget `{}`: `period` must be `monthly` or `daily`, found `{}`",
+                self.name,
+                self.period
+            );
+        }
+        Ok(())
+    }
+
+    /// The soft limit, defaulting to the limit.
+    pub fn soft(&self) -> Money {
+        self.soft_limit.unwrap_or(self.limit)
+    }
+
+    /// The hard limit, defaulting to the limit.
+    pub fn hard(&self) -> Money {
+        self.hard_limit.unwrap_or(self.limit)
+    }
+}
+
+/// Joins a relative path to `base`; absolute paths and `s3://` URLs stay as they are.
+pub fn resolve_path(base: &Path, path: &str) -> String {
+    if path.starts_with("s3://") || Path::new(path).is_absolute() {
+        path.to_string()
+    } else {
+        base.join(path).to_string_lossy().into_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_key_names_key_and_line() {
+        let error = Config::parse("[taxonomy]\nkeys = [\"dept\"]\nflavour = 1\n").unwrap_err();
+        let text = format!("{error:#}");
+        assert!(text.contains("flavour"), "{text}");
+        assert!(text.contains("line 3"), "{text}");
+    }
+
+    #[test]
+    fn price_without_unit_is_rejected_by_name() {
+        let text = "[[prices.override]]\nmodel = \"m\"\ninput = \"2.0\"\n";
+        let error = format!("{:#}", Config::parse(text).unwrap_err());
+        assert!(error.contains("`m`") && error.contains("input"), "{error}");
+    }
+
+    #[test]
+    fn defaults_have_three_keys() {
+        let config = Config::parse("").unwrap();
+        assert_eq!(config.taxonomy.keys, ["dept", "team", "app"]);
+        assert_eq!(config.anomalies.min_history_days, 14);
+    }
+
+    #[test]
+    fn aliases_are_canonical_and_ordered() {
+        let text = "[taxonomy.aliases]\ndept = [\"business_unit\", \"Cost department\"]\n";
+        let config = Config::parse(text).unwrap();
+        assert_eq!(config.key_sources("dept"), ["dept", "business_unit", "cost_department"]);
+    }
+
+    #[test]
+    fn budget_limits_accept_strings_and_numbers() {
+        let text = "[[budgets]]\nname = \"pilot\"\nscope = { dept = \"sales\" }\nlimit = 2000\n\
+                    soft_limit = \"1500\"\n";
+        let config = Config::parse(text).unwrap();
+        assert_eq!(config.budgets[0].soft(), Money::from_units(1500));
+        assert_eq!(config.budgets[0].hard(), Money::from_units(2000));
+        assert_eq!(config.budgets[0].thresholds, [70, 100, 120]);
+    }
+}

@@ -1,0 +1,282 @@
+//! The tag taxonomy: canonical tag keys and values, aliases, precedence and fallbacks.
+//!
+//! A tag key is canonical once its format prefix is gone (`user:` in CUR 1.0 headers,
+//! `user_` in CUR 2.0 map keys, nothing in FOCUS) and it is trimmed, lower-cased and every
+//! run of characters other than letters and digits is one `_`. So `resourceTags/user:Cost-Center`,
+//! `resource_tags['user_cost_center']` and FOCUS `{"Cost Center": ...}` are all `cost_center`.
+//!
+//! Precedence, when a line carries several sources for one owner key: the key itself before
+//! its aliases in the order the configuration lists them; for one key, resource tags before
+//! cost categories; for one source, the first column of the file. Then the fallbacks: the
+//! inference profile of the line, then its account. A line whose sources disagree keeps the
+//! winning value, counts one conflict for that key, and its cost is counted once.
+
+use std::collections::BTreeMap;
+
+use crate::config::Config;
+
+/// Canonical form of a tag key (without its format prefix).
+pub fn canonical_key(raw: &str) -> String {
+    let mut key = String::with_capacity(raw.len());
+    let mut in_gap = false;
+    for character in raw.trim().chars() {
+        if character.is_alphanumeric() {
+            key.extend(character.to_lowercase());
+            in_gap = false;
+        } else if !in_gap {
+            key.push('_');
+            in_gap = true;
+        }
+    }
+    key
+}
+
+/// Canonical key of a CUR 1.0 tag header such as `resourceTags/user:Dept`, or `None` when the
+/// header is not a tag. Cost categories (`costCategory/Name`) are returned with
+/// `is_cost_category` set.
+pub fn cur1_tag_header(header: &str) -> Option<TagSource> {
+    let lower = header.to_ascii_lowercase();
+    if let Some(rest) = lower.strip_prefix("resourcetags/") {
+        let original = &header[header.len() - rest.len()..];
+        let key = original
+            .strip_prefix("user:")
+            .or_else(|| original.strip_prefix("User:"))
+            .unwrap_or(original);
+        return Some(TagSource { key: canonical_key(key), is_cost_category: false });
+    }
+    if lower.starts_with("costcategory/") {
+        let name = &header["costCategory/".len()..];
+        return Some(TagSource { key: canonical_key(name), is_cost_category: true });
+    }
+    None
+}
+
+/// Canonical key of a CUR 2.0 `resource_tags` map key (`user_cost_center` is `cost_center`).
+pub fn cur2_tag_key(map_key: &str) -> String {
+    canonical_key(map_key.strip_prefix("user_").unwrap_or(map_key))
+}
+
+/// Where a tag value came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagSource {
+    pub key: String,
+    pub is_cost_category: bool,
+}
+
+/// A tag value in canonical form, or `None` when it means untagged (missing, null, empty,
+/// blank, `NULL`).
+pub fn canonical_value(raw: &str, normalize: bool) -> Option<String> {
+    let value = raw.trim();
+    if value.is_empty() || value.eq_ignore_ascii_case("null") {
+        return None;
+    }
+    Some(if normalize { value.to_lowercase() } else { value.to_string() })
+}
+
+/// Which tags feed each output column, resolved once per run from the configuration.
+#[derive(Debug, Clone)]
+pub struct TagPlan {
+    /// Output column name and its canonical source keys in precedence order.
+    pub columns: Vec<(String, Vec<String>)>,
+    pub normalize: bool,
+    accounts: BTreeMap<String, BTreeMap<String, String>>,
+    profiles: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+/// The owner columns of one line and how many of them had conflicting sources.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolved {
+    pub values: Vec<Option<String>>,
+    pub conflicts: u32,
+}
+
+impl TagPlan {
+    /// The plan for the taxonomy keys plus any extra canonical tag keys asked for (`--by`).
+    pub fn new(config: &Config, extra_keys: &[String]) -> TagPlan {
+        let mut columns: Vec<(String, Vec<String>)> = config
+            .taxonomy
+            .keys
+            .iter()
+            .map(|key| (canonical_key(key), config.key_sources(key)))
+            .collect();
+        for key in extra_keys {
+            let key = canonical_key(key);
+            if !columns.iter().any(|(name, _)| *name == key) {
+                columns.push((key.clone(), vec![key]));
+            }
+        }
+        let lower = |map: &BTreeMap<String, BTreeMap<String, String>>| {
+            map.iter()
+                .map(|(id, owners)| {
+                    let owners = owners
+                        .iter()
+                        .map(|(k, v)| {
+                            (canonical_key(k), canonical_value(v, true).unwrap_or_default())
+                        })
+                        .collect();
+                    (id.trim().to_string(), owners)
+                })
+                .collect()
+        };
+        TagPlan {
+            columns,
+            normalize: config.taxonomy.normalize_values,
+            accounts: lower(&config.taxonomy.fallbacks.accounts),
+            profiles: lower(&config.taxonomy.fallbacks.inference_profiles),
+        }
+    }
+
+    /// The output column names, in order.
+    pub fn names(&self) -> Vec<String> {
+        self.columns.iter().map(|(name, _)| name.clone()).collect()
+    }
+
+    /// Resolves one line's tags. `tags` holds (canonical key, raw value, is cost category) in
+    /// file order; `account` and `resource` feed the fallbacks.
+    pub fn resolve(
+        &self,
+        tags: &[(String, String, bool)],
+        account: &str,
+        resource: &str,
+    ) -> Resolved {
+        let mut values = Vec::with_capacity(self.columns.len());
+        let mut conflicts = 0;
+        for (column, sources) in &self.columns {
+            let mut found: Vec<String> = Vec::new();
+            for source in sources {
+                for wants_category in [false, true] {
+                    for (key, raw, is_category) in tags {
+                        if key == source && *is_category == wants_category {
+                            if let Some(value) = canonical_value(raw, self.normalize) {
+                                found.push(value);
+                            }
+                        }
+                    }
+                }
+            }
+            let winner = found.first().cloned();
+            if found.iter().any(|value| Some(value) != winner.as_ref()) {
+                conflicts += 1;
+            }
+            values.push(winner.or_else(|| self.fallback(column, account, resource)));
+        }
+        Resolved { values, conflicts }
+    }
+
+    /// The owner from the inference-profile or account fallbacks.
+    pub fn fallback(&self, column: &str, account: &str, resource: &str) -> Option<String> {
+        let from_profile = self.profiles.get(resource.trim()).and_then(|owners| owners.get(column));
+        let from_account = self.accounts.get(account.trim()).and_then(|owners| owners.get(column));
+        from_profile.or(from_account).filter(|value| !value.is_empty()).cloned()
+    }
+
+    /// True when any fallback is configured (readers can skip the lookup otherwise).
+    pub fn has_fallbacks(&self) -> bool {
+        !self.accounts.is_empty() || !self.profiles.is_empty()
+    }
+
+    /// Fallback tables, for the Parquet readers that join them as frames.
+    pub fn fallback_tables(
+        &self,
+    ) -> (&BTreeMap<String, BTreeMap<String, String>>, &BTreeMap<String, BTreeMap<String, String>>)
+    {
+        (&self.accounts, &self.profiles)
+    }
+}
+
+/// Parses a JSON object of tags (FOCUS `Tags`, CUR 2.0 CSV `resource_tags`) into
+/// (key, value) pairs. Null, `{}` and the empty string are no tags. Non-string values are
+/// kept as their JSON text (`true` for a valueless tag).
+pub fn parse_json_tags(text: &str) -> Result<Vec<(String, String)>, String> {
+    let text = text.trim();
+    if text.is_empty() || text.eq_ignore_ascii_case("null") {
+        return Ok(Vec::new());
+    }
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|error| format!("a JSON object of tags ({error})"))?;
+    let serde_json::Value::Object(map) = value else {
+        return Err("a JSON object of tags".into());
+    };
+    Ok(map
+        .into_iter()
+        .filter_map(|(key, value)| match value {
+            serde_json::Value::Null => None,
+            serde_json::Value::String(text) => Some((key, text)),
+            other => Some((key, other.to_string())),
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(toml: &str) -> TagPlan {
+        TagPlan::new(&Config::parse(toml).unwrap(), &[])
+    }
+
+    #[test]
+    fn keys_are_canonical_across_formats() {
+        assert_eq!(cur1_tag_header("resourceTags/user:Cost-Center").unwrap().key, "cost_center");
+        assert_eq!(cur2_tag_key("user_cost_center"), "cost_center");
+        assert_eq!(canonical_key("Cost Center"), "cost_center");
+        assert_eq!(canonical_key("  Cost   department "), "cost_department");
+        assert!(cur1_tag_header("costCategory/Team").unwrap().is_cost_category);
+        assert_eq!(cur1_tag_header("lineItem/UsageType"), None);
+    }
+
+    #[test]
+    fn blank_null_and_empty_mean_untagged() {
+        for raw in ["", "   ", "NULL", "null"] {
+            assert_eq!(canonical_value(raw, true), None);
+        }
+        assert_eq!(canonical_value(" Finance ", true).as_deref(), Some("finance"));
+        assert_eq!(parse_json_tags("{}").unwrap(), Vec::new());
+        assert_eq!(parse_json_tags("").unwrap(), Vec::new());
+    }
+
+    #[test]
+    fn same_value_spelled_twice_is_no_conflict() {
+        let plan = plan("");
+        let tags = vec![
+            ("dept".into(), "Finance".into(), false),
+            ("dept".into(), "finance ".into(), false),
+        ];
+        let resolved = plan.resolve(&tags, "", "");
+        assert_eq!(resolved.values[0].as_deref(), Some("finance"));
+        assert_eq!(resolved.conflicts, 0);
+    }
+
+    #[test]
+    fn conflicting_values_keep_the_first_and_count() {
+        let plan = plan("");
+        let tags = vec![
+            ("dept".into(), "Finance".into(), false),
+            ("dept".into(), "Marketing".into(), false),
+        ];
+        let resolved = plan.resolve(&tags, "", "");
+        assert_eq!(resolved.values[0].as_deref(), Some("finance"));
+        assert_eq!(resolved.conflicts, 1);
+    }
+
+    #[test]
+    fn key_wins_over_alias_and_tag_over_cost_category() {
+        let plan = plan("[taxonomy.aliases]\ndept = [\"business_unit\"]\n");
+        let tags = vec![
+            ("business_unit".into(), "ops".into(), false),
+            ("dept".into(), "sales".into(), true),
+        ];
+        assert_eq!(plan.resolve(&tags, "", "").values[0].as_deref(), Some("sales"));
+        let tags = vec![("dept".into(), "cat".into(), true), ("dept".into(), "tag".into(), false)];
+        assert_eq!(plan.resolve(&tags, "", "").values[0].as_deref(), Some("tag"));
+    }
+
+    #[test]
+    fn account_owns_its_untagged_lines() {
+        let plan =
+            plan("[taxonomy.fallbacks.accounts]\n\"111122223333\" = { dept = \"Platform\" }\n");
+        let resolved = plan.resolve(&[], "111122223333", "");
+        assert_eq!(resolved.values[0].as_deref(), Some("platform"));
+        assert_eq!(plan.resolve(&[], "999", "").values[0], None);
+    }
+}

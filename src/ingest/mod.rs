@@ -1,0 +1,166 @@
+//! Ingest: every source format into the canonical frames.
+//!
+//! Sources are files, folders or globs, gzip or not, told apart by their content (gzip and
+//! Parquet by their magic bytes, CSV flavours by their header), never by their names. A
+//! folder that holds CUR or Data Exports manifests is read through its latest manifests
+//! only, so a re-delivered month never counts twice.
+
+pub mod builder;
+pub mod cur_csv;
+pub mod focus_csv;
+pub mod manifest;
+pub mod parquet;
+pub mod time;
+
+use std::fs::File;
+use std::io::{BufRead as _, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result, bail};
+use polars::prelude::*;
+
+use crate::enrich::taxonomy::TagPlan;
+use crate::error::hinted;
+use builder::CostBuilder;
+
+/// The bill formats aispend reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CostFormat {
+    Cur1Csv,
+    Cur2Csv,
+    FocusCsv,
+    Parquet(parquet::ParquetKind),
+}
+
+/// Opens a file, decompressing gzip (every member) when its first bytes say so.
+pub fn open(path: &Path) -> Result<Box<dyn Read + Send>> {
+    let mut file = File::open(path).with_context(|| format!("cannot open `{}`", path.display()))?;
+    let mut magic = [0u8; 2];
+    let read = file.read(&mut magic)?;
+    let file = File::open(path)?;
+    if read == 2 && magic == [0x1f, 0x8b] {
+        Ok(Box::new(BufReader::with_capacity(
+            1 << 20,
+            flate2::read::MultiGzDecoder::new(BufReader::new(file)),
+        )))
+    } else {
+        Ok(Box::new(BufReader::with_capacity(1 << 20, file)))
+    }
+}
+
+/// True when the file starts with the Parquet magic bytes.
+pub fn is_parquet(path: &Path) -> Result<bool> {
+    let mut magic = [0u8; 4];
+    let mut file = File::open(path).with_context(|| format!("cannot open `{}`", path.display()))?;
+    Ok(file.read(&mut magic)? == 4 && &magic == b"PAR1")
+}
+
+/// Tells the bill format of one file from its content.
+pub fn detect_cost_format(path: &Path) -> Result<CostFormat> {
+    let name = path.display().to_string();
+    if is_parquet(path)? {
+        let columns = parquet::column_names(&name)?;
+        return parquet::kind_of(&columns).map(CostFormat::Parquet).ok_or_else(|| {
+            hinted(
+                format!("`{name}` is Parquet but neither CUR 2.0, FOCUS nor aispend's own `costs`"),
+                "CUR 2.0 has `line_item_unblended_cost`, FOCUS has `BilledCost`",
+            )
+        });
+    }
+    let mut header = String::new();
+    BufReader::new(open(path)?)
+        .read_line(&mut header)
+        .with_context(|| format!("cannot read `{name}`"))?;
+    let lower = header.to_ascii_lowercase();
+    if lower.contains("lineitem/unblendedcost") {
+        Ok(CostFormat::Cur1Csv)
+    } else if lower.contains("line_item_unblended_cost") {
+        Ok(CostFormat::Cur2Csv)
+    } else if lower.contains("billedcost") {
+        Ok(CostFormat::FocusCsv)
+    } else {
+        Err(hinted(
+            format!(
+                "`{name}` is not a bill aispend knows: its header has no unblended or billed cost"
+            ),
+            "`--cur` takes CUR 1.0 CSV and CUR 2.0 CSV or Parquet; `--focus` takes FOCUS exports",
+        ))
+    }
+}
+
+/// Expands files, folders and globs into data files; folders with manifests yield only the
+/// files of their latest manifests.
+pub fn expand(sources: &[String]) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for source in sources {
+        if source.starts_with("s3://") {
+            files.extend(crate::aws::s3::download_source(source)?);
+            continue;
+        }
+        let path = Path::new(source);
+        if path.is_dir() {
+            files.extend(manifest::files_of_folder(path)?);
+        } else if path.is_file() {
+            files.push(path.to_path_buf());
+        } else if source.contains(['*', '?', '[']) {
+            let matches: Vec<PathBuf> = glob::glob(source)
+                .with_context(|| format!("bad glob `{source}`"))?
+                .filter_map(std::result::Result::ok)
+                .filter(|p| p.is_file())
+                .collect();
+            if matches.is_empty() {
+                bail!("the glob `{source}` matches no file");
+            }
+            files.extend(matches);
+        } else {
+            return Err(hinted(
+                format!("cannot find `{source}`"),
+                "check the path, or the `[sources]` of the configuration",
+            ));
+        }
+    }
+    files.sort();
+    files.dedup();
+    Ok(files)
+}
+
+/// The canonical `costs` frame of every bill source, lazily.
+pub fn read_costs(sources: &[String], plan: &TagPlan) -> Result<LazyFrame> {
+    let files = expand(sources)?;
+    if files.is_empty() {
+        return Err(hinted(
+            "no bill to read",
+            "pass `--cur`, `--focus` or `--ce`, or list sources under `[sources]` in aispend.toml",
+        ));
+    }
+    let mut frames = Vec::with_capacity(files.len());
+    let mut split_children = 0;
+    for file in &files {
+        let name = file.display().to_string();
+        tracing::debug!("reading `{name}`");
+        let frame = match detect_cost_format(file)? {
+            CostFormat::Parquet(kind) => parquet::read(&name, kind, plan)?,
+            csv_format => {
+                let mut builder = CostBuilder::new(plan.names(), &name);
+                let input = open(file)?;
+                match csv_format {
+                    CostFormat::FocusCsv => focus_csv::read(input, &name, plan, &mut builder)?,
+                    _ => {
+                        split_children +=
+                            cur_csv::read(input, &name, plan, &mut builder)?.split_children
+                    }
+                }
+                builder.finish()?.lazy()
+            }
+        };
+        frames.push(frame);
+    }
+    if split_children > 0 {
+        tracing::info!(
+            "left out {split_children} split cost allocation child rows (EKSPod-EC2, ECSTask-EC2)"
+        );
+    }
+    let args =
+        UnionArgs { rechunk: false, parallel: true, to_supertypes: true, ..UnionArgs::default() };
+    Ok(concat(frames, args)?)
+}

@@ -1,0 +1,57 @@
+//! aispend: allocate the real AWS invoice and LLM gateway spend to the owners who caused it.
+//!
+//! The flow is ingest, enrich, allocate, analyse, output. [`main_entry`] parses the command
+//! line, runs one command and maps its result to an exit code: 0 success, 1 a policy result
+//! the user asked to fail on, 2 an error. A broken pipe on stdout exits 0 quietly.
+
+pub mod allocate;
+pub mod aws;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod enrich;
+pub mod error;
+pub mod ingest;
+pub mod logging;
+pub mod model;
+pub mod money;
+pub mod output;
+pub mod report;
+pub mod settings;
+
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+/// Runs the command line and returns the process exit code.
+pub fn main_entry() -> ExitCode {
+    let cli = cli::Cli::parse();
+    logging::init(&cli.global);
+    match commands::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => exit_for(&error),
+    }
+}
+
+/// Prints an error the way users read it and picks the exit code.
+fn exit_for(error: &anyhow::Error) -> ExitCode {
+    if is_broken_pipe(error) {
+        return ExitCode::SUCCESS;
+    }
+    if let Some(policy) = error.downcast_ref::<error::PolicyFailure>() {
+        let _ = writeln!(std::io::stderr(), "aispend: {policy}");
+        return ExitCode::from(1);
+    }
+    let _ = writeln!(std::io::stderr(), "{}", error::render(error));
+    ExitCode::from(2)
+}
+
+/// True when the error is stdout closing under us (`aispend ... | head`).
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

@@ -1,0 +1,38 @@
+//! Logging and warnings on stderr through `tracing`.
+//!
+//! Warnings that need action show without `-v`; `-q` keeps only errors; `-v` adds debug and
+//! `-vv` trace; `RUST_LOG` overrides all of these. `--log-format json` writes one JSON object
+//! per line for log collectors. Colour follows the terminal and `NO_COLOR`.
+
+use std::io::IsTerminal as _;
+
+use tracing_subscriber::EnvFilter;
+
+use crate::cli::{GlobalArgs, LogFormat};
+
+/// Installs the global subscriber; later calls are ignored (tests run many commands).
+pub fn init(global: &GlobalArgs) {
+    let level = match (global.quiet, global.verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "debug",
+        (false, _) => "trace",
+    };
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(format!("aispend={level},warn")));
+    let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time();
+    let _ = match global.log_format {
+        LogFormat::Json => builder.json().with_current_span(false).try_init(),
+        LogFormat::Text => builder.with_ansi(color).with_level(true).try_init(),
+    };
+}
+
+/// True when progress bars may be drawn.
+pub fn progress_enabled(global: &GlobalArgs) -> bool {
+    !global.quiet && !global.no_progress && std::io::stderr().is_terminal()
+}

@@ -1,0 +1,125 @@
+//! The canonical frames: column names, declared once, and their types.
+//!
+//! Every stage after ingest sees only these names. Source-specific names live in the
+//! readers under `src/ingest/`.
+
+use polars::prelude::{DataType, TimeUnit, TimeZone};
+
+use crate::money;
+
+/// Columns of the `costs` frame: one row per invoice line.
+pub mod costs {
+    pub const CHARGE_PERIOD_START: &str = "charge_period_start";
+    pub const BILLING_PERIOD: &str = "billing_period";
+    pub const PROVIDER: &str = "provider";
+    pub const BILLING_ACCOUNT_ID: &str = "billing_account_id";
+    pub const SUB_ACCOUNT_ID: &str = "sub_account_id";
+    pub const INVOICE_ID: &str = "invoice_id";
+    pub const SERVICE_NAME: &str = "service_name";
+    pub const REGION_ID: &str = "region_id";
+    pub const USAGE_TYPE: &str = "usage_type";
+    pub const CHARGE_CATEGORY: &str = "charge_category";
+    pub const LINE_ITEM_TYPE: &str = "line_item_type";
+    pub const RESOURCE_ID: &str = "resource_id";
+    pub const MODEL: &str = "model";
+    pub const TOKEN_TYPE: &str = "token_type";
+    pub const CONSUMED_QUANTITY: &str = "consumed_quantity";
+    pub const CONSUMED_UNIT: &str = "consumed_unit";
+    pub const BILLED_COST: &str = "billed_cost";
+    pub const EFFECTIVE_COST: &str = "effective_cost";
+    pub const LIST_COST: &str = "list_cost";
+    pub const BILLING_CURRENCY: &str = "billing_currency";
+    pub const SOURCE_FILE: &str = "source_file";
+    /// Number of taxonomy keys on the line whose sources disagreed.
+    pub const TAG_CONFLICTS: &str = "tag_conflicts";
+    /// True when the period is not final (Cost Explorer `Estimated`, blank invoice id).
+    pub const PROVISIONAL: &str = "provisional";
+
+    /// The fixed columns, in output order; taxonomy columns follow them.
+    pub const FIXED: [&str; 23] = [
+        CHARGE_PERIOD_START,
+        BILLING_PERIOD,
+        PROVIDER,
+        BILLING_ACCOUNT_ID,
+        SUB_ACCOUNT_ID,
+        INVOICE_ID,
+        SERVICE_NAME,
+        REGION_ID,
+        USAGE_TYPE,
+        CHARGE_CATEGORY,
+        LINE_ITEM_TYPE,
+        RESOURCE_ID,
+        MODEL,
+        TOKEN_TYPE,
+        CONSUMED_QUANTITY,
+        CONSUMED_UNIT,
+        BILLED_COST,
+        EFFECTIVE_COST,
+        LIST_COST,
+        BILLING_CURRENCY,
+        SOURCE_FILE,
+        TAG_CONFLICTS,
+        PROVISIONAL,
+    ];
+
+    /// Money columns.
+    pub const MONEY: [&str; 3] = [BILLED_COST, EFFECTIVE_COST, LIST_COST];
+}
+
+/// Columns of the `requests` frame: one row per gateway request.
+pub mod requests {
+    pub const REQUEST_ID: &str = "request_id";
+    pub const TRACE_ID: &str = "trace_id";
+    pub const START_TIME: &str = "start_time";
+    pub const API_KEY: &str = "api_key";
+    pub const USER: &str = "user";
+    pub const END_USER: &str = "end_user";
+    pub const MODEL: &str = "model";
+    pub const MODEL_ALIAS: &str = "model_alias";
+    pub const PROVIDER: &str = "provider";
+    pub const CALL_TYPE: &str = "call_type";
+    pub const STATUS: &str = "status";
+    pub const ATTEMPT: &str = "attempt";
+    pub const CACHE_HIT: &str = "cache_hit";
+    pub const PROMPT_HASH: &str = "prompt_hash";
+    pub const INPUT_TOKENS: &str = "input_tokens";
+    pub const OUTPUT_TOKENS: &str = "output_tokens";
+    pub const CACHE_READ_TOKENS: &str = "cache_read_tokens";
+    pub const CACHE_WRITE_TOKENS: &str = "cache_write_tokens";
+    pub const REASONING_TOKENS: &str = "reasoning_tokens";
+    pub const MAX_TOKENS: &str = "max_tokens";
+    pub const LOGGED_COST: &str = "logged_cost";
+    pub const PRICED_COST: &str = "priced_cost";
+    pub const LATENCY_MS: &str = "latency_ms";
+    pub const SOURCE_FILE: &str = "source_file";
+}
+
+/// Columns of the `metrics` frame: business figures by day and owner.
+pub mod metrics {
+    pub const DATE: &str = "date";
+    pub const METRIC: &str = "metric";
+    pub const VALUE: &str = "value";
+}
+
+/// Columns of the `allocations` frame: every invoice dollar with its owner and method.
+pub mod allocations {
+    pub const METHOD: &str = "method";
+    pub const RULE: &str = "rule";
+    pub const AMOUNT: &str = "amount";
+    pub const BASIS: &str = "basis";
+}
+
+/// The owner of cost that nothing could attribute.
+pub const UNALLOCATED: &str = "__unallocated__";
+/// The owner of cost shared by rule before it is split.
+pub const SHARED: &str = "__shared__";
+
+/// The dtype of every money column: `Decimal(38, 18)`.
+pub fn money_dtype() -> DataType {
+    DataType::Decimal(money::PRECISION, money::SCALE as usize)
+}
+
+/// The dtype of every instant: milliseconds since the epoch, UTC.
+pub fn instant_dtype() -> DataType {
+    DataType::Datetime(TimeUnit::Milliseconds, Some(TimeZone::UTC))
+}

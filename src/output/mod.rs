@@ -1,0 +1,267 @@
+//! All writing: renderers return bytes, one writer decides stdout, file or S3.
+//!
+//! CSV, JSON and Parquet hold data rows only, at full scale: money keeps its 18 digits in
+//! Parquet and is printed exactly (never in exponent notation) in CSV and JSON, where money
+//! is a string. The terminal table shows cents and a total line. Files are written through
+//! a temporary file and a rename, so a failed run never leaves half a report.
+
+use std::io::{IsTerminal as _, Write as _};
+use std::path::Path;
+
+use anyhow::{Context as _, Result};
+use comfy_table::{Cell, CellAlignment, Table, presets};
+use polars::prelude::*;
+
+use crate::cli::{Format, GlobalArgs};
+use crate::ingest::builder::money_at;
+use crate::money::Money;
+
+/// How a table is printed on a terminal.
+#[derive(Debug, Clone, Default)]
+pub struct TableSpec {
+    /// Columns summed on the total line.
+    pub totals: Vec<String>,
+    /// Fraction columns (0 to 1) shown as percentages.
+    pub percents: Vec<String>,
+}
+
+/// The output format: `--format`, else the `--out` extension, else table on a terminal.
+pub fn choose_format(global: &GlobalArgs, out: Option<&str>) -> Format {
+    if let Some(format) = global.format {
+        return format;
+    }
+    if let Some(out) = out {
+        let lower = out.to_ascii_lowercase();
+        for (extension, format) in
+            [(".csv", Format::Csv), (".json", Format::Json), (".parquet", Format::Parquet)]
+        {
+            if lower.ends_with(extension) {
+                return format;
+            }
+        }
+        return Format::Csv;
+    }
+    if std::io::stdout().is_terminal() { Format::Table } else { Format::Csv }
+}
+
+/// Renders a frame in a format.
+pub fn render(frame: &DataFrame, format: Format, spec: &TableSpec) -> Result<Vec<u8>> {
+    match format {
+        Format::Csv => render_csv(frame),
+        Format::Json => render_json(frame),
+        Format::Parquet => render_parquet(frame),
+        Format::Table => Ok(render_table(frame, spec)?.into_bytes()),
+    }
+}
+
+/// Renders and writes a frame where the flags say: `--out` (file or S3) or stdout.
+pub fn emit(frame: &DataFrame, global: &GlobalArgs, spec: &TableSpec) -> Result<()> {
+    let format = choose_format(global, global.out.as_deref());
+    let bytes = render(frame, format, spec)?;
+    match global.out.as_deref() {
+        Some(target) => write_target(target, &bytes),
+        None => write_stdout(&bytes),
+    }
+}
+
+/// Writes bytes to stdout.
+pub fn write_stdout(bytes: &[u8]) -> Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(bytes)?;
+    stdout.flush()?;
+    Ok(())
+}
+
+/// Writes bytes to a file (atomically) or an `s3://` URL.
+pub fn write_target(target: &str, bytes: &[u8]) -> Result<()> {
+    if target.starts_with("s3://") {
+        return crate::aws::s3::upload_bytes(target, bytes);
+    }
+    write_atomic(Path::new(target), bytes)
+}
+
+/// Writes a file through a temporary file in the same folder and a rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let folder = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(folder)
+        .with_context(|| format!("cannot create `{}`", folder.display()))?;
+    let mut temporary = tempfile::NamedTempFile::new_in(folder)
+        .with_context(|| format!("cannot write in `{}`", folder.display()))?;
+    temporary.write_all(bytes)?;
+    temporary.as_file().sync_all()?;
+    temporary.persist(path).with_context(|| format!("cannot write `{}`", path.display()))?;
+    Ok(())
+}
+
+/// One cell as exact text: money at full scale, floats without exponent, instants in RFC 3339.
+pub fn cell_text(column: &Column, row: usize) -> Result<String> {
+    let value = column.get(row)?;
+    Ok(match value {
+        AnyValue::Null => String::new(),
+        AnyValue::Decimal(..) => money_at(column, row)?.map(|m| m.to_string()).unwrap_or_default(),
+        AnyValue::String(text) => text.to_string(),
+        AnyValue::StringOwned(text) => text.to_string(),
+        AnyValue::Float64(number) => float_text(number),
+        AnyValue::Float32(number) => float_text(f64::from(number)),
+        AnyValue::Datetime(..) | AnyValue::DatetimeOwned(..) => {
+            let millis = column.cast(&DataType::Int64)?.i64()?.get(row).unwrap_or_default();
+            chrono::DateTime::from_timestamp_millis(millis)
+                .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+                .unwrap_or_default()
+        }
+        AnyValue::Date(days) => (chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")
+            + chrono::Duration::days(i64::from(days)))
+        .to_string(),
+        other => other.str_value().to_string(),
+    })
+}
+
+/// A float without exponent notation, at most 10 decimals.
+fn float_text(number: f64) -> String {
+    if !number.is_finite() {
+        return String::new();
+    }
+    let text = format!("{number:.10}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    if text == "-0" { "0".into() } else { text.to_string() }
+}
+
+/// CSV with a header, exact values.
+fn render_csv(frame: &DataFrame) -> Result<Vec<u8>> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer.write_record(frame.get_column_names().iter().map(|n| n.as_str()))?;
+    for row in 0..frame.height() {
+        let cells: Vec<String> =
+            frame.columns().iter().map(|c| cell_text(c, row)).collect::<Result<_>>()?;
+        writer.write_record(&cells)?;
+    }
+    Ok(writer.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)
+}
+
+/// A JSON array of objects; money as strings.
+fn render_json(frame: &DataFrame) -> Result<Vec<u8>> {
+    let mut rows = Vec::with_capacity(frame.height());
+    for row in 0..frame.height() {
+        let mut object = serde_json::Map::new();
+        for column in frame.columns() {
+            object.insert(column.name().to_string(), json_value(column, row)?);
+        }
+        rows.push(serde_json::Value::Object(object));
+    }
+    let mut bytes = serde_json::to_vec_pretty(&rows)?;
+    bytes.push(b'\n');
+    Ok(bytes)
+}
+
+/// One cell as JSON.
+fn json_value(column: &Column, row: usize) -> Result<serde_json::Value> {
+    use serde_json::Value;
+    Ok(match column.get(row)? {
+        AnyValue::Null => Value::Null,
+        AnyValue::Boolean(b) => Value::Bool(b),
+        AnyValue::Int8(_) | AnyValue::Int16(_) | AnyValue::Int32(_) | AnyValue::Int64(_) => {
+            Value::from(column.cast(&DataType::Int64)?.i64()?.get(row).unwrap_or_default())
+        }
+        AnyValue::UInt8(_) | AnyValue::UInt16(_) | AnyValue::UInt32(_) | AnyValue::UInt64(_) => {
+            Value::from(column.cast(&DataType::UInt64)?.u64()?.get(row).unwrap_or_default())
+        }
+        AnyValue::Float64(number) => {
+            serde_json::Number::from_f64(number).map_or(Value::Null, Value::Number)
+        }
+        AnyValue::Float32(number) => {
+            serde_json::Number::from_f64(f64::from(number)).map_or(Value::Null, Value::Number)
+        }
+        _ => Value::String(cell_text(column, row)?),
+    })
+}
+
+/// Parquet with zstd, full scale.
+fn render_parquet(frame: &DataFrame) -> Result<Vec<u8>> {
+    let mut buffer = std::io::Cursor::new(Vec::new());
+    let mut frame = frame.clone();
+    ParquetWriter::new(&mut buffer)
+        .with_compression(ParquetCompression::Zstd(None))
+        .with_statistics(StatisticsOptions::empty())
+        .finish(&mut frame)?;
+    Ok(buffer.into_inner())
+}
+
+/// A terminal table: money in cents, fractions as percentages, a total line.
+fn render_table(frame: &DataFrame, spec: &TableSpec) -> Result<String> {
+    let mut table = Table::new();
+    table.load_preset(presets::UTF8_BORDERS_ONLY);
+    table.set_header(frame.get_column_names().iter().map(|n| n.as_str()));
+    for row in 0..frame.height() {
+        let cells: Vec<Cell> =
+            frame.columns().iter().map(|c| table_cell(c, row, spec)).collect::<Result<_>>()?;
+        table.add_row(cells);
+    }
+    if !spec.totals.is_empty() && frame.height() > 0 {
+        table.add_row(total_row(frame, spec)?);
+    }
+    Ok(format!("{table}\n"))
+}
+
+/// One cell of the table.
+fn table_cell(column: &Column, row: usize, spec: &TableSpec) -> Result<Cell> {
+    let name = column.name().as_str();
+    let text = match column.dtype() {
+        DataType::Decimal(..) if is_money_name(name) => {
+            money_at(column, row)?.map(Money::cents_string).unwrap_or_default()
+        }
+        DataType::Float64 if spec.percents.iter().any(|p| p == name) => {
+            column.f64()?.get(row).map(|f| format!("{:.1}%", f * 100.0)).unwrap_or_default()
+        }
+        _ => cell_text(column, row)?,
+    };
+    let numeric =
+        column.dtype().is_primitive_numeric() || matches!(column.dtype(), DataType::Decimal(..));
+    let cell = Cell::new(text);
+    Ok(if numeric { cell.set_alignment(CellAlignment::Right) } else { cell })
+}
+
+/// True for decimal columns that hold money (shown in cents).
+fn is_money_name(name: &str) -> bool {
+    [
+        "cost", "amount", "spend", "budget", "limit", "forecast", "impact", "expected", "actual",
+        "saving", "price", "total", "variance", "estimate", "invoice",
+    ]
+    .iter()
+    .any(|word| name.contains(word))
+}
+
+/// The total line: sums of the total columns, `total` in the first column.
+fn total_row(frame: &DataFrame, spec: &TableSpec) -> Result<Vec<Cell>> {
+    let mut cells = Vec::with_capacity(frame.width());
+    for (index, column) in frame.columns().iter().enumerate() {
+        let name = column.name().as_str();
+        let text = if spec.totals.iter().any(|t| t == name) {
+            match column.dtype() {
+                DataType::Decimal(..) => {
+                    let mut sum = Money::ZERO;
+                    for row in 0..column.len() {
+                        sum += money_at(column, row)?.unwrap_or_default();
+                    }
+                    if is_money_name(name) { sum.cents_string() } else { sum.to_string() }
+                }
+                DataType::Float64 if spec.percents.iter().any(|p| p == name) => {
+                    format!("{:.1}%", column.f64()?.sum().unwrap_or(0.0) * 100.0)
+                }
+                _ => cell_text(
+                    &column.as_materialized_series().sum_reduce()?.into_column(name.into()),
+                    0,
+                )?,
+            }
+        } else if index == 0 {
+            "total".to_string()
+        } else {
+            String::new()
+        };
+        cells.push(Cell::new(text).set_alignment(if index == 0 {
+            CellAlignment::Left
+        } else {
+            CellAlignment::Right
+        }));
+    }
+    Ok(cells)
+}

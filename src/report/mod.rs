@@ -1,0 +1,3 @@
+//! Analyses: pure functions from frames to frames. No files, no network, no clock.
+
+pub mod showback;

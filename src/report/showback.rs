@@ -1,0 +1,152 @@
+//! Showback: cost per owner for a period, with share and tag coverage.
+//!
+//! Pure: a `costs` frame in, a report frame and its coverage out. Untagged cost is the owner
+//! `__unallocated__`, never dropped. Two currencies are never added: every sum, share and
+//! total is per billing currency.
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+use polars::prelude::*;
+
+use crate::ingest::builder::{money_column, money_values};
+use crate::model::{UNALLOCATED, costs};
+use crate::money::Money;
+use crate::settings::Period;
+
+/// Columns of the showback report.
+pub mod columns {
+    pub const SHARE: &str = "share";
+    pub const LINE_ITEMS: &str = "line_items";
+    pub const CURRENCY: &str = "currency";
+}
+
+/// How much of the cost carries an owner, per key and currency.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Coverage {
+    /// (key, currency) to (tagged billed cost, total billed cost, untagged line items).
+    pub by_key: BTreeMap<(String, String), (Money, Money, u64)>,
+    /// Lines whose tag sources disagreed on some key.
+    pub conflicts: u64,
+}
+
+/// Keeps the lines of the period: `--month` by billing period, a range by charge start.
+pub fn filter_period(frame: LazyFrame, period: &Period) -> LazyFrame {
+    match period {
+        Period::All => frame,
+        Period::Month { month, .. } => {
+            frame.filter(col(costs::BILLING_PERIOD).eq(lit(month.as_str())))
+        }
+        Period::Range { start, end } => {
+            let at = |instant: &chrono::DateTime<chrono::Utc>| {
+                lit(instant.timestamp_millis()).cast(crate::model::instant_dtype())
+            };
+            frame.filter(
+                col(costs::CHARGE_PERIOD_START)
+                    .gt_eq(at(start))
+                    .and(col(costs::CHARGE_PERIOD_START).lt(at(end))),
+            )
+        }
+    }
+}
+
+/// Cost per owner. `keys` are canonical owner columns present in `frame`.
+pub fn showback(frame: LazyFrame, keys: &[String]) -> Result<(DataFrame, Coverage)> {
+    let mut group: Vec<Expr> = vec![col(costs::BILLING_PERIOD)];
+    group.extend(keys.iter().map(|k| col(k.as_str()).fill_null(lit(UNALLOCATED))));
+    group.push(col(costs::BILLING_CURRENCY));
+    let grouped = frame
+        .clone()
+        .group_by(group)
+        .agg([
+            col(costs::BILLED_COST).sum(),
+            col(costs::EFFECTIVE_COST).sum(),
+            len().cast(DataType::UInt64).alias(columns::LINE_ITEMS),
+        ])
+        .collect()?;
+    let mut sort_by: Vec<String> = vec![costs::BILLING_PERIOD.into()];
+    sort_by.extend(keys.iter().cloned());
+    sort_by.push(costs::BILLING_CURRENCY.into());
+    let grouped = grouped.sort(sort_by, SortMultipleOptions::default())?;
+    let report = with_share(grouped)?;
+    let coverage = coverage(frame, keys)?;
+    Ok((report, coverage))
+}
+
+/// Adds `share` (of the effective cost of the same period and currency) and renames the
+/// currency column.
+fn with_share(mut frame: DataFrame) -> Result<DataFrame> {
+    let effective = money_values(frame.column(costs::EFFECTIVE_COST)?)?;
+    let periods = frame.column(costs::BILLING_PERIOD)?.str()?.clone();
+    let currencies = frame.column(costs::BILLING_CURRENCY)?.str()?.clone();
+    let key = |row: usize| {
+        (periods.get(row).unwrap_or("").to_string(), currencies.get(row).unwrap_or("").to_string())
+    };
+    let mut totals: BTreeMap<(String, String), Money> = BTreeMap::new();
+    for (row, value) in effective.iter().enumerate() {
+        *totals.entry(key(row)).or_default() += value.unwrap_or_default();
+    }
+    let share: Vec<Option<f64>> = effective
+        .iter()
+        .enumerate()
+        .map(|(row, value)| {
+            let total = totals[&key(row)];
+            (!total.is_zero())
+                .then(|| value.unwrap_or_default().to_f64_lossy() / total.to_f64_lossy())
+        })
+        .collect();
+    frame.with_column(Column::new(columns::SHARE.into(), share))?;
+    frame.rename(costs::BILLING_CURRENCY, columns::CURRENCY.into())?;
+    let mut order: Vec<String> = frame
+        .get_column_names()
+        .iter()
+        .map(|n| n.to_string())
+        .filter(|n| ![columns::SHARE, columns::LINE_ITEMS, columns::CURRENCY].contains(&n.as_str()))
+        .collect();
+    order.extend([columns::SHARE.into(), columns::LINE_ITEMS.into(), columns::CURRENCY.into()]);
+    Ok(frame.select(order)?)
+}
+
+/// Tagged and total billed cost per key and currency, and the conflict count.
+pub fn coverage(frame: LazyFrame, keys: &[String]) -> Result<Coverage> {
+    let mut result = Coverage::default();
+    let mut aggregates = vec![
+        col(costs::BILLED_COST).sum().alias("__total"),
+        col(costs::TAG_CONFLICTS).gt(lit(0u32)).cast(DataType::UInt64).sum().alias("__conflicts"),
+    ];
+    for (index, key) in keys.iter().enumerate() {
+        let tagged = col(key.as_str()).is_not_null();
+        aggregates.push(
+            when(tagged.clone())
+                .then(col(costs::BILLED_COST))
+                .otherwise(lit(0).cast(crate::model::money_dtype()))
+                .sum()
+                .alias(format!("__tagged{index}")),
+        );
+        aggregates
+            .push(tagged.not().cast(DataType::UInt64).sum().alias(format!("__untagged{index}")));
+    }
+    let summary = frame.group_by([col(costs::BILLING_CURRENCY)]).agg(aggregates).collect()?;
+    let currencies = summary.column(costs::BILLING_CURRENCY)?.str()?.clone();
+    let totals = money_values(summary.column("__total")?)?;
+    for row in 0..summary.height() {
+        let currency = currencies.get(row).unwrap_or("").to_string();
+        result.conflicts += summary.column("__conflicts")?.u64()?.get(row).unwrap_or(0);
+        for (index, key) in keys.iter().enumerate() {
+            let tagged = money_values(summary.column(&format!("__tagged{index}"))?)?[row]
+                .unwrap_or_default();
+            let untagged =
+                summary.column(&format!("__untagged{index}"))?.u64()?.get(row).unwrap_or(0);
+            result.by_key.insert(
+                (key.clone(), currency.clone()),
+                (tagged, totals[row].unwrap_or_default(), untagged),
+            );
+        }
+    }
+    Ok(result)
+}
+
+/// Builds a one-column money frame (used by tests and other reports).
+pub fn money_frame(name: &str, values: &[Money]) -> Result<DataFrame> {
+    Ok(DataFrame::new_infer_height(vec![money_column(name, values.iter().copied().map(Some))])?)
+}
