@@ -1,6 +1,7 @@
 //! One file per command; each reads top to bottom: resolve, read, compute, write.
 
 pub mod config_check;
+pub mod load;
 pub mod query;
 pub mod showback;
 

@@ -1,4 +1,5 @@
 //! Enrichment: the tag taxonomy, Bedrock usage types and the price book.
 
+pub mod bedrock;
 pub mod prices;
 pub mod taxonomy;

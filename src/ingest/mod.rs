@@ -8,7 +8,9 @@
 pub mod builder;
 pub mod cur_csv;
 pub mod focus_csv;
+pub mod gateway;
 pub mod manifest;
+pub mod metrics;
 pub mod parquet;
 pub mod time;
 
