@@ -9,3 +9,8 @@ pub fn annotate(frame: LazyFrame, config: &Config) -> LazyFrame {
     let _ = config;
     frame
 }
+
+/// The bill's model name for a gateway model id, from the `[models]` table.
+pub fn billing_name(gateway_model: &str, config: &Config) -> Option<String> {
+    config.models.get(gateway_model).cloned()
+}
