@@ -442,9 +442,14 @@ pub fn largest_remainder(total: Money, weights: &[i128], unit: i128) -> Vec<Mone
 /// Every value is first rounded down to the cent; the cents still missing from the rounded
 /// total go one each to the values with the largest remainders, ties to the lower index.
 pub fn round_to_cents_preserving_total(values: &[Money]) -> Vec<Money> {
-    let cent = ONE / 100;
     let total: Money = values.iter().copied().sum();
-    let target = total.round_cents();
+    round_to_cents_with_target(values, total.round_cents())
+}
+
+/// Rounds each value to cents so that they sum to `target` cents (which must be within a
+/// cent per value of their exact sum); used to split a rounded total into its parts.
+pub fn round_to_cents_with_target(values: &[Money], target: i128) -> Vec<Money> {
+    let cent = ONE / 100;
     let floors: Vec<i128> = values.iter().map(|v| v.0.div_euclid(cent)).collect();
     let remainders: Vec<i128> = values.iter().map(|v| v.0.rem_euclid(cent)).collect();
     let mut missing = target - floors.iter().sum::<i128>();

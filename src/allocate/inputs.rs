@@ -30,7 +30,12 @@ impl Owner {
 
     /// From optional values; missing ones become `__unallocated__`.
     pub fn from_values(values: &[Option<&str>]) -> Owner {
-        Owner(values.iter().map(|v| v.filter(|v| !v.is_empty()).unwrap_or(UNALLOCATED).to_string()).collect())
+        Owner(
+            values
+                .iter()
+                .map(|v| v.filter(|v| !v.is_empty()).unwrap_or(UNALLOCATED).to_string())
+                .collect(),
+        )
     }
 
     /// True when the first key (the department) is known.
@@ -99,14 +104,20 @@ const UNIT_COLUMNS: [&str; 10] = [
 ];
 
 /// Aggregates a (period-filtered) `costs` frame into units on one basis column.
-pub fn units_from_costs(frame: LazyFrame, keys: &[String], basis_column: &str, tz: chrono_tz::Tz) -> Result<Vec<CostUnit>> {
+pub fn units_from_costs(
+    frame: LazyFrame,
+    keys: &[String],
+    basis_column: &str,
+    tz: chrono_tz::Tz,
+) -> Result<Vec<CostUnit>> {
     let day = col(costs::CHARGE_PERIOD_START)
         .dt()
         .convert_time_zone(TimeZone::from_chrono(&tz))
         .dt()
         .date()
         .alias("__day");
-    let mut group: Vec<Expr> = UNIT_COLUMNS.iter().filter(|c| **c != "__day").map(|c| col(*c)).collect();
+    let mut group: Vec<Expr> =
+        UNIT_COLUMNS.iter().filter(|c| **c != "__day").map(|c| col(*c)).collect();
     group.insert(1, day);
     group.extend(keys.iter().map(|k| col(k.as_str())));
     let mut sort_by: Vec<String> = UNIT_COLUMNS.iter().map(|c| (*c).to_string()).collect();
@@ -116,8 +127,11 @@ pub fn units_from_costs(frame: LazyFrame, keys: &[String], basis_column: &str, t
         .agg([col(basis_column).sum().alias("__amount")])
         .collect()?
         .sort(sort_by, SortMultipleOptions::default().with_nulls_last(true))?;
-    let text = |name: &str| -> Result<StringChunked> { Ok(frame.column(name)?.cast(&DataType::String)?.str()?.clone()) };
-    let columns: Vec<StringChunked> = UNIT_COLUMNS.iter().filter(|c| **c != "__day").map(|c| text(c)).collect::<Result<_>>()?;
+    let text = |name: &str| -> Result<StringChunked> {
+        Ok(frame.column(name)?.cast(&DataType::String)?.str()?.clone())
+    };
+    let columns: Vec<StringChunked> =
+        UNIT_COLUMNS.iter().filter(|c| **c != "__day").map(|c| text(c)).collect::<Result<_>>()?;
     let owners: Vec<StringChunked> = keys.iter().map(|k| text(k)).collect::<Result<_>>()?;
     let days = frame.column("__day")?.cast(&DataType::Int32)?;
     let days = days.i32()?;
@@ -153,16 +167,31 @@ pub struct GatewayUsage {
 impl GatewayUsage {
     /// Tokens per owner in a billing period.
     pub fn period_tokens(&self, period: &str) -> BTreeMap<Owner, i128> {
-        self.by_period.iter().filter(|((p, _), _)| p == period).map(|((_, o), (t, _))| (o.clone(), *t)).collect()
+        self.by_period
+            .iter()
+            .filter(|((p, _), _)| p == period)
+            .map(|((_, o), (t, _))| (o.clone(), *t))
+            .collect()
     }
 
     /// Requests per owner in a billing period.
     pub fn period_requests(&self, period: &str) -> BTreeMap<Owner, i128> {
-        self.by_period.iter().filter(|((p, _), _)| p == period).map(|((_, o), (_, r))| (o.clone(), *r)).collect()
+        self.by_period
+            .iter()
+            .filter(|((p, _), _)| p == period)
+            .map(|((_, o), (_, r))| (o.clone(), *r))
+            .collect()
     }
 
     /// Adds one request's tokens.
-    pub fn add(&mut self, model: Option<&str>, day: i32, period: &str, owner: &Owner, tokens: [(&str, i64); 4]) {
+    pub fn add(
+        &mut self,
+        model: Option<&str>,
+        day: i32,
+        period: &str,
+        owner: &Owner,
+        tokens: [(&str, i64); 4],
+    ) {
         let mut total = 0i128;
         for (token_type, count) in tokens {
             if count <= 0 {
@@ -171,7 +200,8 @@ impl GatewayUsage {
             total += i128::from(count);
             if let Some(model) = model {
                 let key = (model.to_string(), token_type.to_string(), day);
-                *self.tokens_by_owner.entry(key).or_default().entry(owner.clone()).or_default() += i128::from(count);
+                *self.tokens_by_owner.entry(key).or_default().entry(owner.clone()).or_default() +=
+                    i128::from(count);
             }
         }
         let entry = self.by_period.entry((period.to_string(), owner.clone())).or_default();
@@ -189,8 +219,12 @@ pub fn usage_from_requests(
     tz: chrono_tz::Tz,
 ) -> Result<GatewayUsage> {
     let mut usage = GatewayUsage::default();
-    let text = |name: &str| -> Result<StringChunked> { Ok(frame.column(name)?.cast(&DataType::String)?.str()?.clone()) };
-    let count = |name: &str| -> Result<Int64Chunked> { Ok(frame.column(name)?.cast(&DataType::Int64)?.i64()?.clone()) };
+    let text = |name: &str| -> Result<StringChunked> {
+        Ok(frame.column(name)?.cast(&DataType::String)?.str()?.clone())
+    };
+    let count = |name: &str| -> Result<Int64Chunked> {
+        Ok(frame.column(name)?.cast(&DataType::Int64)?.i64()?.clone())
+    };
     let models = text(requests::MODEL)?;
     let owners: Vec<StringChunked> = keys.iter().map(|k| text(k)).collect::<Result<_>>()?;
     let starts = frame.column(requests::START_TIME)?.cast(&DataType::Int64)?;
@@ -199,9 +233,14 @@ pub fn usage_from_requests(
     let (read, write) = (count(requests::CACHE_READ_TOKENS)?, count(requests::CACHE_WRITE_TOKENS)?);
     let mut names: BTreeMap<String, Option<String>> = BTreeMap::new();
     for row in 0..frame.height() {
-        let Some(start) = starts.get(row).and_then(chrono::DateTime::from_timestamp_millis) else { continue };
+        let Some(start) = starts.get(row).and_then(chrono::DateTime::from_timestamp_millis) else {
+            continue;
+        };
         let local = start.with_timezone(&tz);
-        let day = i32::try_from((local.date_naive() - chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days())?;
+        let day = i32::try_from(
+            (local.date_naive() - chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch"))
+                .num_days(),
+        )?;
         let period = local.format("%Y-%m").to_string();
         let model = models.get(row).unwrap_or("");
         let name = names.entry(model.to_string()).or_insert_with(|| billing_name(model)).clone();

@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 use polars::prelude::*;
 
-use crate::config::{SharedCostRule, ShareMethod};
+use crate::config::{ShareMethod, SharedCostRule};
 use crate::ingest::builder::money_column;
 use crate::model::{UNALLOCATED, allocations as alloc, costs};
 use crate::money::{Money, largest_remainder};
@@ -82,7 +82,13 @@ pub fn allocate(
     let mut pending: Vec<(usize, &SharedCostRule)> = Vec::new();
     for (index, unit) in units.iter().enumerate() {
         if unit.owner.is_owned() {
-            result.push(Allocation { unit: index, owner: unit.owner.clone(), amount: unit.amount, method: Method::Tags, rule: None });
+            result.push(Allocation {
+                unit: index,
+                owner: unit.owner.clone(),
+                amount: unit.amount,
+                method: Method::Tags,
+                rule: None,
+            });
             continue;
         }
         if let Some(shares) = unit.llm_key().and_then(|key| usage.tokens_by_owner.get(&key)) {
@@ -108,7 +114,13 @@ pub fn allocate(
             notes.unallocated += unit.amount;
             result.push(unallocated(index, unit.amount, owner_width));
         } else {
-            result.extend(split(index, unit.amount, &weights, Method::Rule, Some(rule.name.clone())));
+            result.extend(split(
+                index,
+                unit.amount,
+                &weights,
+                Method::Rule,
+                Some(rule.name.clone()),
+            ));
         }
     }
     result.sort_by_key(|a| a.unit);
@@ -117,27 +129,49 @@ pub fn allocate(
 
 /// An amount for `__unallocated__`.
 fn unallocated(unit: usize, amount: Money, width: usize) -> Allocation {
-    Allocation { unit, owner: Owner::unallocated(width), amount, method: Method::Unallocated, rule: None }
+    Allocation {
+        unit,
+        owner: Owner::unallocated(width),
+        amount,
+        method: Method::Unallocated,
+        rule: None,
+    }
 }
 
 /// Splits an amount over weighted owners (sorted by owner) by the largest remainder.
-fn split(unit: usize, amount: Money, weights: &BTreeMap<Owner, i128>, method: Method, rule: Option<String>) -> Vec<Allocation> {
+fn split(
+    unit: usize,
+    amount: Money,
+    weights: &BTreeMap<Owner, i128>,
+    method: Method,
+    rule: Option<String>,
+) -> Vec<Allocation> {
     let owners: Vec<&Owner> = weights.keys().collect();
     let values: Vec<i128> = weights.values().copied().collect();
     largest_remainder(amount, &values, 1)
         .into_iter()
         .zip(owners)
-        .map(|(amount, owner)| Allocation { unit, owner: owner.clone(), amount, method, rule: rule.clone() })
+        .map(|(amount, owner)| Allocation {
+            unit,
+            owner: owner.clone(),
+            amount,
+            method,
+            rule: rule.clone(),
+        })
         .collect()
 }
 
 /// Direct cost (tags and gateway share) per (billing period, currency) and owner.
-fn direct_cost(result: &[Allocation], units: &[CostUnit]) -> BTreeMap<(String, String), BTreeMap<Owner, Money>> {
+fn direct_cost(
+    result: &[Allocation],
+    units: &[CostUnit],
+) -> BTreeMap<(String, String), BTreeMap<Owner, Money>> {
     let mut direct: BTreeMap<(String, String), BTreeMap<Owner, Money>> = BTreeMap::new();
     for allocation in result.iter().filter(|a| a.method.is_direct()) {
         let unit = &units[allocation.unit];
         let scope = (unit.billing_period.clone(), unit.currency.clone());
-        *direct.entry(scope).or_default().entry(allocation.owner.clone()).or_default() += allocation.amount;
+        *direct.entry(scope).or_default().entry(allocation.owner.clone()).or_default() +=
+            allocation.amount;
     }
     direct
 }
@@ -153,7 +187,9 @@ fn rule_weights(
     let scope = (unit.billing_period.clone(), unit.currency.clone());
     let owners_direct = direct.get(&scope).cloned().unwrap_or_default();
     let allowed = |owner: &Owner| {
-        !owner.is_unallocated() && (rule.owners.is_empty() || rule.owners.iter().any(|o| owner.first() == Some(o.as_str())))
+        !owner.is_unallocated()
+            && (rule.owners.is_empty()
+                || rule.owners.iter().any(|o| owner.first() == Some(o.as_str())))
     };
     let weights: BTreeMap<Owner, i128> = match rule.method {
         ShareMethod::Proportional => owners_direct
@@ -172,16 +208,37 @@ fn rule_weights(
         ShareMethod::Fixed => rule
             .weights
             .iter()
-            .map(|(name, weight)| (Owner::first_only(&crate::enrich::taxonomy::canonical_value(name, true).unwrap_or_default(), width), i128::from(*weight)))
+            .map(|(name, weight)| {
+                (
+                    Owner::first_only(
+                        &crate::enrich::taxonomy::canonical_value(name, true).unwrap_or_default(),
+                        width,
+                    ),
+                    i128::from(*weight),
+                )
+            })
             .collect(),
-        ShareMethod::Tokens => usage.period_tokens(&unit.billing_period).into_iter().filter(|(o, _)| allowed(o)).collect(),
-        ShareMethod::Requests => usage.period_requests(&unit.billing_period).into_iter().filter(|(o, _)| allowed(o)).collect(),
+        ShareMethod::Tokens => usage
+            .period_tokens(&unit.billing_period)
+            .into_iter()
+            .filter(|(o, _)| allowed(o))
+            .collect(),
+        ShareMethod::Requests => usage
+            .period_requests(&unit.billing_period)
+            .into_iter()
+            .filter(|(o, _)| allowed(o))
+            .collect(),
     };
     weights.into_iter().filter(|(_, weight)| *weight > 0).collect()
 }
 
 /// The `allocations` frame: one row per allocated amount.
-pub fn to_frame(allocations: &[Allocation], units: &[CostUnit], keys: &[String], basis: &str) -> Result<DataFrame> {
+pub fn to_frame(
+    allocations: &[Allocation],
+    units: &[CostUnit],
+    keys: &[String],
+    basis: &str,
+) -> Result<DataFrame> {
     let unit = |a: &Allocation| &units[a.unit];
     let text = |name: &str, get: &dyn Fn(&Allocation) -> Option<String>| {
         Column::new(name.into(), allocations.iter().map(get).collect::<Vec<_>>())

@@ -3,7 +3,7 @@
 use proptest::prelude::*;
 
 use super::*;
-use crate::config::{RuleMatch, SharedCostRule, ShareMethod};
+use crate::config::{RuleMatch, ShareMethod, SharedCostRule};
 
 fn m(text: &str) -> Money {
     Money::parse(text).unwrap()
@@ -31,7 +31,11 @@ fn unit(dept: Option<&str>, amount: &str) -> CostUnit {
 }
 
 fn llm_unit(amount: &str) -> CostUnit {
-    CostUnit { model: Some("Claude3Sonnet".into()), token_type: Some("input".into()), ..unit(None, amount) }
+    CostUnit {
+        model: Some("Claude3Sonnet".into()),
+        token_type: Some("input".into()),
+        ..unit(None, amount)
+    }
 }
 
 fn rule(name: &str, method: ShareMethod, category: &str) -> SharedCostRule {
@@ -49,7 +53,13 @@ fn gateway_share_six_three_one() {
     // $100.00 of input tokens; the gateway saw 600 (sales), 300 (support), 100 (untagged).
     let mut usage = GatewayUsage::default();
     for (dept, tokens) in [(Some("sales"), 600), (Some("support"), 300), (None, 100)] {
-        usage.add(Some("Claude3Sonnet"), 20_100, "2025-01", &Owner::from_values(&[dept]), [("input", tokens), ("output", 0), ("cache_read", 0), ("cache_write", 0)]);
+        usage.add(
+            Some("Claude3Sonnet"),
+            20_100,
+            "2025-01",
+            &Owner::from_values(&[dept]),
+            [("input", tokens), ("output", 0), ("cache_read", 0), ("cache_write", 0)],
+        );
     }
     let (allocations, _) = allocate(&[llm_unit("100.00")], &usage, &[], 1);
     let totals = totals_by_owner(&allocations);
@@ -73,7 +83,8 @@ fn unmatched_llm_line_falls_to_rules_with_a_note() {
     let rules = vec![rule("bedrock-even", ShareMethod::Even, "usage")];
     let units = vec![unit(Some("sales"), "10"), unit(Some("support"), "10"), llm_unit("3")];
     let (allocations, notes) = allocate(&units, &GatewayUsage::default(), &rules, 1);
-    let shared: Vec<&Allocation> = allocations.iter().filter(|a| a.method == Method::Rule).collect();
+    let shared: Vec<&Allocation> =
+        allocations.iter().filter(|a| a.method == Method::Rule).collect();
     // $3 evenly over the two owners with direct cost: 1.50 each.
     assert_eq!(shared.len(), 2);
     assert!(shared.iter().all(|a| a.amount == m("1.5")));
@@ -88,8 +99,11 @@ fn tax_follows_usage_proportionally() {
     tax.charge_category = "tax".into();
     let units = vec![unit(Some("sales"), "75"), unit(Some("support"), "25"), tax];
     let (allocations, _) = allocate(&units, &GatewayUsage::default(), &rules, 1);
-    let shared: BTreeMap<Owner, Money> =
-        allocations.iter().filter(|a| a.method == Method::Rule).map(|a| (a.owner.clone(), a.amount)).collect();
+    let shared: BTreeMap<Owner, Money> = allocations
+        .iter()
+        .filter(|a| a.method == Method::Rule)
+        .map(|a| (a.owner.clone(), a.amount))
+        .collect();
     assert_eq!(shared[&owner("sales")], m("6"));
     assert_eq!(shared[&owner("support")], m("2"));
 }

@@ -43,9 +43,15 @@ pub fn basis_name(basis: Basis) -> &'static str {
 /// Keeps the requests that started within the period (UTC).
 pub fn requests_in_period(frame: &DataFrame, period: &Period) -> Result<DataFrame> {
     let Some((start, end)) = period.bounds() else { return Ok(frame.clone()) };
-    let at = |instant: chrono::DateTime<chrono::Utc>| lit(instant.timestamp_millis()).cast(crate::model::instant_dtype());
+    let at = |instant: chrono::DateTime<chrono::Utc>| {
+        lit(instant.timestamp_millis()).cast(crate::model::instant_dtype())
+    };
     let start_time = col(requests::START_TIME);
-    Ok(frame.clone().lazy().filter(start_time.clone().gt_eq(at(start)).and(start_time.lt(at(end)))).collect()?)
+    Ok(frame
+        .clone()
+        .lazy()
+        .filter(start_time.clone().gt_eq(at(start)).and(start_time.lt(at(end))))
+        .collect()?)
 }
 
 /// Runs the attribution of the settings' period on one basis.

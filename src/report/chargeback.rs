@@ -13,7 +13,7 @@ use polars::prelude::*;
 use crate::allocate::{Allocation, CostUnit};
 use crate::config::Config;
 use crate::ingest::builder::money_column;
-use crate::money::{Money, round_to_cents_preserving_total};
+use crate::money::{Money, round_to_cents_preserving_total, round_to_cents_with_target};
 
 /// The cost center credited when the configuration names none.
 pub const DEFAULT_CREDIT_COST_CENTER: &str = "aispend-clearing";
@@ -33,7 +33,12 @@ pub struct Statement {
 }
 
 /// Statements from allocations; `provisional` marks months whose invoice id is blank.
-pub fn statements(allocations: &[Allocation], units: &[CostUnit], config: &Config, provisional: &[String]) -> Vec<Statement> {
+pub fn statements(
+    allocations: &[Allocation],
+    units: &[CostUnit],
+    config: &Config,
+    provisional: &[String],
+) -> Vec<Statement> {
     let mut sums: BTreeMap<(String, String), BTreeMap<String, (Money, Money)>> = BTreeMap::new();
     for allocation in allocations {
         let unit = &units[allocation.unit];
@@ -50,12 +55,15 @@ pub fn statements(allocations: &[Allocation], units: &[CostUnit], config: &Confi
     for ((period, currency), depts) in sums {
         let totals: Vec<Money> = depts.values().map(|(direct, shared)| *direct + *shared).collect();
         let rounded = round_to_cents_preserving_total(&totals);
-        for ((dept, (direct, _)), total) in depts.into_iter().zip(rounded) {
-            let direct = direct.rounded_to_cents();
+        for ((dept, (direct, shared)), total) in depts.into_iter().zip(rounded) {
+            let parts = round_to_cents_with_target(&[direct, shared], total.round_cents());
+            let direct = parts[0];
             let budget = monthly_budget(config, &dept);
             result.push(Statement {
                 billing_period: period.clone(),
-                budget_used: budget.filter(|b| !b.is_zero()).map(|b| total.to_f64_lossy() / b.to_f64_lossy()),
+                budget_used: budget
+                    .filter(|b| !b.is_zero())
+                    .map(|b| total.to_f64_lossy() / b.to_f64_lossy()),
                 budget,
                 dept,
                 direct_cost: direct,
@@ -89,7 +97,9 @@ pub fn statements_frame(statements: &[Statement], dept_column: &str) -> Result<D
     let text = |name: &str, get: &dyn Fn(&Statement) -> String| {
         Column::new(name.into(), statements.iter().map(get).collect::<Vec<_>>())
     };
-    let money = |name: &str, get: &dyn Fn(&Statement) -> Option<Money>| money_column(name, statements.iter().map(get));
+    let money = |name: &str, get: &dyn Fn(&Statement) -> Option<Money>| {
+        money_column(name, statements.iter().map(get))
+    };
     Ok(DataFrame::new_infer_height(vec![
         text("billing_period", &|s| s.billing_period.clone()),
         text(dept_column, &|s| s.dept.clone()),
@@ -98,8 +108,14 @@ pub fn statements_frame(statements: &[Statement], dept_column: &str) -> Result<D
         money("total_cost", &|s| Some(s.total_cost)),
         text("currency", &|s| s.currency.clone()),
         money("budget", &|s| s.budget),
-        Column::new("budget_used".into(), statements.iter().map(|s| s.budget_used).collect::<Vec<_>>()),
-        Column::new("provisional".into(), statements.iter().map(|s| s.provisional).collect::<Vec<_>>()),
+        Column::new(
+            "budget_used".into(),
+            statements.iter().map(|s| s.budget_used).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "provisional".into(),
+            statements.iter().map(|s| s.provisional).collect::<Vec<_>>(),
+        ),
     ])?)
 }
 
@@ -107,18 +123,31 @@ pub fn statements_frame(statements: &[Statement], dept_column: &str) -> Result<D
 /// per department and month, amounts in cents. Departments without a cost center are
 /// debited as `dept:<name>` and reported by the caller.
 pub fn journal_frame(statements: &[Statement], config: &Config, basis: &str) -> Result<DataFrame> {
-    let credit = config.chargeback.credit_cost_center.clone().unwrap_or_else(|| DEFAULT_CREDIT_COST_CENTER.into());
+    let credit = config
+        .chargeback
+        .credit_cost_center
+        .clone()
+        .unwrap_or_else(|| DEFAULT_CREDIT_COST_CENTER.into());
     let debit = |s: &Statement| cost_center(config, &s.dept);
     let memo = |s: &Statement| {
         let state = if s.provisional { ", provisional: invoice not issued" } else { "" };
         format!("aispend chargeback {} {} ({basis} cost){state}", s.billing_period, s.dept)
     };
     Ok(DataFrame::new_infer_height(vec![
-        Column::new("period".into(), statements.iter().map(|s| s.billing_period.clone()).collect::<Vec<_>>()),
+        Column::new(
+            "period".into(),
+            statements.iter().map(|s| s.billing_period.clone()).collect::<Vec<_>>(),
+        ),
         Column::new("debit_cost_center".into(), statements.iter().map(debit).collect::<Vec<_>>()),
         Column::new("credit_cost_center".into(), vec![credit; statements.len()]),
-        Column::new("amount".into(), statements.iter().map(|s| s.total_cost.cents_plain()).collect::<Vec<_>>()),
-        Column::new("currency".into(), statements.iter().map(|s| s.currency.clone()).collect::<Vec<_>>()),
+        Column::new(
+            "amount".into(),
+            statements.iter().map(|s| s.total_cost.cents_plain()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "currency".into(),
+            statements.iter().map(|s| s.currency.clone()).collect::<Vec<_>>(),
+        ),
         Column::new("memo".into(), statements.iter().map(memo).collect::<Vec<_>>()),
     ])?)
 }
@@ -175,7 +204,9 @@ mod tests {
         let statements = statements(&allocations, &units, &Config::default(), &[]);
         let cents: Vec<String> = statements.iter().map(|s| s.total_cost.cents_plain()).collect();
         assert_eq!(cents, ["33.34", "33.33", "33.33"]);
-        assert!(statements.iter().all(|s| s.direct_cost.is_zero() && s.shared_cost == s.total_cost));
+        assert!(
+            statements.iter().all(|s| s.direct_cost.is_zero() && s.shared_cost == s.total_cost)
+        );
     }
 
     #[test]
