@@ -29,7 +29,6 @@ import hashlib
 import io
 import json
 import math
-import os
 import random
 import sys
 from decimal import Decimal
@@ -154,7 +153,6 @@ APPS = [
      "input": 14000, "prefix": 0, "write_p": 0, "output": 900, "end_user": None,
      "per_txn": 1.0, "value": None, "night": True},
 ]
-CRITICAL_APPS = ["support-chat"]
 HOLIDAYS = {1: 0.3, 20: 0.7}  # day of month: volume factor (New Year, MLK day)
 SPIKE_DAY = 23        # a runaway end user on support-chat (denial of wallet)
 SPIKE_REQUESTS = 120
@@ -164,6 +162,7 @@ RETRIES_WITH_TOKENS = 8
 RETRIES_WITHOUT_TOKENS = 4
 DUPLICATES = 9
 RESPONSE_RETRIEVALS = 5
+CONTEXT_TOKENS = 190_000  # prompts stay inside Claude 3's 200K window
 
 
 def key_hash(alias):
@@ -232,15 +231,16 @@ def draw_time(rnd, spec, day):
 
 def draw_usage(rnd, spec, model):
     """Token counts of one request: uncached input, cache read, cache write, output."""
-    scale = 1.0 if model != "sonnet" or spec["mix"].get("sonnet", 0) == 1.0 else 0.8
-    usage = {INPUT: lognormal(rnd, spec["input"] * scale, 0.45), CACHE_READ: 0, CACHE_WRITE: 0,
+    usage = {INPUT: lognormal(rnd, spec["input"], 0.45), CACHE_READ: 0, CACHE_WRITE: 0,
              OUTPUT: lognormal(rnd, spec["output"], 0.4)}
+    prefix = 0
     if spec["prefix"] and model in ("sonnet", "haiku"):
         prefix = int(spec["prefix"] * (0.9 + 0.2 * rnd.random()))
         if rnd.random() < spec["write_p"]:
             usage[CACHE_WRITE] = prefix
         else:
             usage[CACHE_READ] = prefix
+    usage[INPUT] = min(usage[INPUT], CONTEXT_TOKENS - prefix - usage[OUTPUT])
     return usage
 
 
@@ -318,9 +318,9 @@ def spike_requests(rnd, spec, users):
         start = first + dt.timedelta(seconds=number * 50 + rnd.randrange(20),
                                      milliseconds=rnd.randrange(1000))
         usage = draw_usage(rnd, spec, "sonnet")
-        usage[INPUT] *= 2  # the conversation keeps growing
+        usage[INPUT] = min(2 * usage[INPUT], CONTEXT_TOKENS // 2)  # the chat keeps growing
         burst.append({"spec": spec, "model": "sonnet", "start": start, "usage": usage,
-                      "user": users[0], "end_user": "cust-66666"})
+                      "user": users[0], "end_user": "cust-66666", "abuse": True})
     return burst
 
 
@@ -380,7 +380,7 @@ def log_row(rnd, request, status="success", attempt=1, trace=None, usage=None,
         "status": status,
         # Not columns: what the bill and the summary need.
         "_model": model, "_usage": usage, "_billable": not hit and call_type != "aget_responses",
-        "_owner": owner_of(spec), "_retry": attempt > 1,
+        "_owner": owner_of(spec), "_abuse": request.get("abuse", False),
     }
 
 
@@ -661,7 +661,8 @@ def ec2_lines(rnd):
         gigabytes = Decimal(38 + (day * 7) % 11)
         items.append(line(rnd, "Usage", "platform", "AWSDataTransfer", "USE1-USW2-AWS-Out-Bytes",
                           gigabytes, Decimal("0.02"), gigabytes * Decimal("0.02"), first, last,
-                          line_item_resource_id=GATEWAY_INSTANCE, line_item_operation="RunInstances",
+                          line_item_resource_id=GATEWAY_INSTANCE,
+                          line_item_operation="RunInstances",
                           pricing_unit="GB", product_product_family="Data Transfer",
                           product_from_region_code="us-east-1", product_to_region_code="us-west-2",
                           product_name="AWS Data Transfer"))
@@ -767,7 +768,8 @@ def sagemaker_lines(rnd):
                    savings_plan_used_commitment=hours * ENDPOINT_SP_RATE,
                    savings_plan_recurring_commitment_for_billing_period=recurring,
                    savings_plan_net_recurring_commitment_for_billing_period=recurring,
-                   savings_plan_amortized_upfront_commitment_for_billing_period=committed - recurring,
+                   savings_plan_amortized_upfront_commitment_for_billing_period=(
+                       committed - recurring),
                    savings_plan_net_amortized_upfront_commitment_for_billing_period=(
                        committed - recurring), **sp_fields)
         items.extend([covered, negation, fee])
@@ -894,7 +896,7 @@ def metrics_rows(rows):
     per_app = {}
     for row in rows:
         owner = row["_owner"]
-        if (row.get("_duplicate") or row["call_type"] == "aget_responses"
+        if (row.get("_duplicate") or row["call_type"] == "aget_responses" or row["_abuse"]
                 or row["status"] != "success" or owner[2] is None):
             continue
         key = (row["startTime"].day, owner)
@@ -943,13 +945,22 @@ def read_back(value):
     return Decimal(repr(float(value)))
 
 
-def summary(items, rows, stats, tokens, metrics):
+FALLBACK_ACCOUNTS = {ACCOUNTS["research"][0]: "research"}  # as `fixtures/demo/aispend.toml`
+
+
+def summary(items, rows, stats, metrics):
     """Hand-checkable totals."""
     unblended = sum((read_back(i["line_item_unblended_cost"]) for i in items), Decimal(0))
     effective_total = sum((read_back(effective(i)) for i in items), Decimal(0))
-    by_dept, by_dept_effective, bedrock, by_type = {}, {}, {}, {}
+    by_dept, by_dept_effective, bedrock, by_type, showback = {}, {}, {}, {}, {}
     for item in items:
         dept = item["_dept"]
+        if dept == UNALLOCATED:
+            owner = FALLBACK_ACCOUNTS.get(item["line_item_usage_account_id"], UNALLOCATED)
+        else:
+            owner = dept
+        showback[owner] = showback.get(owner, Decimal(0)) + read_back(
+            item["line_item_unblended_cost"])
         by_dept[dept] = by_dept.get(dept, Decimal(0)) + read_back(item["line_item_unblended_cost"])
         by_dept_effective[dept] = by_dept_effective.get(dept, Decimal(0)) + read_back(
             effective(item))
@@ -960,6 +971,9 @@ def summary(items, rows, stats, tokens, metrics):
         kind = item["line_item_line_item_type"]
         by_type[kind] = by_type.get(kind, Decimal(0)) + read_back(item["line_item_unblended_cost"])
     estimate, unpriced_tokens, gateway_tokens_total = {}, 0, {}
+    logged = sum((r["spend"] for r in rows if not r.get("_duplicate")), Decimal(0))
+    hit_tokens = sum(sum(r["_usage"].values()) for r in rows
+                     if r["cache_hit"] == "True" and not r.get("_duplicate"))
     for row in rows:
         if not row["_billable"]:
             continue
@@ -972,7 +986,8 @@ def summary(items, rows, stats, tokens, metrics):
             estimate[billing] = estimate.get(billing, Decimal(0)) + cost
         for kind, count in row["_usage"].items():
             key = f"{billing}/{kind}"
-            gateway_tokens_total[key] = gateway_tokens_total.get(key, 0) + count
+            if count:
+                gateway_tokens_total[key] = gateway_tokens_total.get(key, 0) + count
     fmt = lambda table: {k: format(v, "f") for k, v in sorted(table.items())}  # noqa: E731
     return {
         "month": MONTH, "seed": SEED, "invoice_id": INVOICE_ID,
@@ -981,9 +996,11 @@ def summary(items, rows, stats, tokens, metrics):
         "effective_cost_total": format(effective_total, "f"),
         "unblended_by_tagged_dept": fmt(by_dept),
         "effective_by_tagged_dept": fmt(by_dept_effective),
+        "unblended_by_dept_with_account_fallback": fmt(showback),
         "unblended_by_line_item_type": fmt(by_type),
         "bedrock_unblended_by_model": fmt(bedrock),
         "bedrock_unblended_total": format(sum(bedrock.values(), Decimal(0)), "f"),
+        "bedrock_lines": sum(1 for item in items if item.get("_model")),
         "bedrock_bypass_day": f"{MONTH}-{BYPASS_DAY:02d}",
         "gateway_rows": len(rows),
         "gateway_unique_rows": len(rows) - stats["duplicates"],
@@ -996,8 +1013,19 @@ def summary(items, rows, stats, tokens, metrics):
         "gateway_billable_tokens": dict(sorted(gateway_tokens_total.items())),
         "gateway_list_price_estimate_by_model": fmt(estimate),
         "gateway_unpriced_tokens": unpriced_tokens,
+        "gateway_cache_hit_tokens": hit_tokens,
+        "gateway_logged_spend_unique_rows": money_text(logged),
         "metrics_rows": len(metrics),
+        "metrics_totals": metric_totals(metrics),
     }
+
+
+def metric_totals(metrics):
+    """Each metric summed over the month and every app."""
+    totals = {}
+    for _, _, _, _, metric, value in metrics:
+        totals[metric] = totals.get(metric, Decimal(0)) + Decimal(value)
+    return {name: format(value, "f") for name, value in sorted(totals.items())}
 
 
 def parse_args(argv):
@@ -1020,7 +1048,7 @@ def main(argv=None):
     write_cur(items, args.out, args.columns)
     write_log(rows, args.out / "gateway" / "litellm_spend_logs.csv.gz")
     write_metrics(metrics, args.out / "metrics.csv")
-    print(json.dumps(summary(items, rows, stats, tokens, metrics), indent=2))
+    print(json.dumps(summary(items, rows, stats, metrics), indent=2))
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ pub mod chargeback;
 pub mod config_check;
 pub mod load;
 pub mod query;
+pub mod reconcile;
 pub mod showback;
 
 use anyhow::Result;
@@ -19,6 +20,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Showback(args) => showback::run(&settings, &args),
         Command::Query(args) => query::run(&settings, &args),
         Command::Chargeback(args) => chargeback::run(&settings, &args),
+        Command::Reconcile => reconcile::run(&settings),
         Command::Config { command: ConfigCommand::Check } => config_check::run(&settings),
         _ => Err(crate::error::hinted("this command is not built yet", "see the open issues")),
     }

@@ -76,6 +76,13 @@ pub fn emit(frame: &DataFrame, global: &GlobalArgs, spec: &TableSpec) -> Result<
     }
 }
 
+/// A line for people on stderr (not data, not a warning), unless `-q`.
+pub fn notice(global: &GlobalArgs, text: &str) {
+    if !global.quiet {
+        let _ = writeln!(std::io::stderr(), "{text}");
+    }
+}
+
 /// Writes bytes to stdout.
 pub fn write_stdout(bytes: &[u8]) -> Result<()> {
     let mut stdout = std::io::stdout().lock();
