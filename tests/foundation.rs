@@ -446,3 +446,74 @@ fn gzip_of_several_members_is_read_to_its_end() {
     let rows = query(dir.path(), "--cur", &file, "SELECT SUM(billed_cost), COUNT(*) FROM costs");
     assert_eq!(rows, [["4.00", "2"]]);
 }
+
+/// The Python interpreter with pyarrow (`.ci/run` sets it), or `None` with a note.
+fn python() -> Option<String> {
+    match std::env::var("AISPEND_PYTHON") {
+        Ok(python) => Some(python),
+        Err(_) => {
+            assert!(
+                std::env::var("AISPEND_REQUIRE_EMULATOR").is_err(),
+                "AISPEND_PYTHON is unset but .ci/run requires the Python tools"
+            );
+            eprintln!("did not run: set AISPEND_PYTHON to a Python with pyarrow (.ci/run does)");
+            None
+        }
+    }
+}
+
+#[test]
+fn real_parquet_map_tags_tie_to_the_generators_exact_sums() {
+    // The generator writes resource_tags as the Parquet MAP type, as AWS does, and prints
+    // the exact per-dept sums of the unblended cost (Python Decimal of each double's repr).
+    let Some(python) = python() else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("cur2.parquet");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/gen_cur2.py");
+    let columns =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/reference/cur2_columns.tsv");
+    let generated = std::process::Command::new(python)
+        .args([
+            script.to_str().expect("utf8"),
+            "--rows",
+            "20000",
+            "--month",
+            "2025-01",
+            "--seed",
+            "11",
+        ])
+        .args(["--columns", columns.to_str().expect("utf8"), "--out", file.to_str().expect("utf8")])
+        .output()
+        .expect("generator");
+    assert!(generated.status.success(), "{}", String::from_utf8_lossy(&generated.stderr));
+    let summary: serde_json::Value =
+        serde_json::from_slice(&generated.stdout).expect("summary json");
+    let output = aispend(dir.path())
+        .args([
+            "showback",
+            "--by",
+            "dept",
+            "--format",
+            "csv",
+            "--cur",
+            file.to_str().expect("utf8"),
+        ])
+        .output()
+        .expect("run");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let text = String::from_utf8(output.stdout).expect("utf8");
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let mut seen = 0;
+    for record in reader.records() {
+        let record = record.expect("row");
+        let want = summary["unblended_cost_by_dept"][&record[1]].as_str().expect("dept in summary");
+        assert_eq!(
+            Money::parse(&record[2]).expect("money"),
+            Money::parse(want).expect("money"),
+            "{}",
+            &record[1]
+        );
+        seen += 1;
+    }
+    assert_eq!(seen, summary["unblended_cost_by_dept"].as_object().expect("object").len());
+}
