@@ -265,6 +265,8 @@ pub struct GatewayConfig {
     pub mapping: BTreeMap<String, String>,
     /// Unit of the mapped cost column: `usd` (default), `cents` or `nano_usd`.
     pub cost_unit: Option<String>,
+    /// How the mapped token columns count: `openai` (default) or `anthropic`.
+    pub token_semantics: Option<String>,
 }
 
 impl Config {
