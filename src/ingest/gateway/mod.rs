@@ -74,13 +74,18 @@ pub struct Stats {
 
 /// Reads, deduplicates and prices every gateway log source.
 pub fn read_requests(sources: &[String], settings: &Settings, plan: &TagPlan) -> Result<Requests> {
+    read_with_config(sources, &settings.config, plan)
+}
+
+/// [`read_requests`] with only the configuration it needs.
+pub fn read_with_config(sources: &[String], config: &Config, plan: &TagPlan) -> Result<Requests> {
     let files = expand_logs(sources)?;
     if files.is_empty() {
         return Err(hinted("no gateway log to read", "pass `--gateway` or `[sources] gateway`"));
     }
-    let book = PriceBook::load(&settings.config)?;
-    let owners = Owners::new(plan, &settings.config);
-    let mapping = Mapping::new(&settings.config.gateway, plan)?;
+    let book = PriceBook::load(config)?;
+    let owners = Owners::new(plan, config);
+    let mapping = Mapping::new(&config.gateway, plan)?;
     let mut rows = Vec::new();
     for file in &files {
         tracing::debug!("reading gateway log `{}`", file.display());
@@ -358,8 +363,9 @@ pub fn unpriced_message(stats: &Stats) -> String {
         stats.unpriced_tokens as f64 / stats.total_tokens as f64 * 100.0
     };
     let models: Vec<&str> = stats.unpriced_models.iter().map(String::as_str).collect();
+    let (noun, verb) = if stats.unpriced_requests == 1 { ("request", "uses") } else { ("requests", "use") };
     format!(
-        "{} requests ({share:.1}% of tokens) use models with no price: {}; add \
+        "{} {noun} ({share:.1}% of tokens) {verb} models with no price: {}; add \
          `[[prices.override]]` or an alias under `[prices.aliases]` in aispend.toml",
         stats.unpriced_requests,
         models.join(", ")
@@ -367,3 +373,6 @@ pub fn unpriced_message(stats: &Stats) -> String {
 }
 
 pub use assemble::assemble;
+
+#[cfg(test)]
+mod tests;
