@@ -81,7 +81,6 @@ pub fn attribute(settings: &Settings, inputs: &Inputs, basis: Basis) -> Result<A
         None => GatewayUsage::default(),
     };
     let (allocations, notes) = allocate::allocate(&units, &usage, &config.rules, keys.len());
-    warn_notes(&notes);
     Ok(Attributed { keys, units, usage, allocations, notes, provisional, requests })
 }
 
@@ -99,7 +98,7 @@ fn provisional_periods(frame: LazyFrame) -> Result<Vec<String>> {
 }
 
 /// Warnings with their remedies for what allocation could not attribute.
-fn warn_notes(notes: &AllocationNotes) {
+pub fn warn_notes(notes: &AllocationNotes) {
     for ((model, token_type), amount) in &notes.unmatched_models {
         tracing::warn!(
             "bill lines for model `{model}` ({token_type} tokens, {}) matched no gateway request and fell \

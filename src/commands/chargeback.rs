@@ -20,6 +20,7 @@ pub fn run(settings: &Settings, args: &ChargebackArgs) -> Result<()> {
     }
     let inputs = Inputs::load(settings, &[])?;
     let attributed = attribution::attribute(settings, &inputs, args.basis)?;
+    attribution::warn_notes(&attributed.notes);
     let config = &settings.config;
     let statements = chargeback::statements(
         &attributed.allocations,

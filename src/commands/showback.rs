@@ -65,6 +65,9 @@ fn allocated(
     let mut sums = Default::default();
     for basis in [Basis::Billed, Basis::Effective] {
         let attributed = attribution::attribute(settings, inputs, basis)?;
+        if basis == Basis::Billed {
+            attribution::warn_notes(&attributed.notes);
+        }
         owners::add_allocations(
             &mut sums,
             &attributed.allocations,

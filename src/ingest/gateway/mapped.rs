@@ -65,9 +65,9 @@ impl Mapping {
             None | Some("usd") => 1,
             Some("cents") => 100,
             Some("nano_usd") => 1_000_000_000,
-            Some(other) => bail!(
-                "`gateway.cost_unit` is `{other}`: use `usd`, `cents` or `nano_usd`"
-            ),
+            Some(other) => {
+                bail!("`gateway.cost_unit` is `{other}`: use `usd`, `cents` or `nano_usd`")
+            }
         };
         let semantics = match &config.token_semantics {
             None => TokenSemantics::OpenAi,
@@ -105,8 +105,7 @@ impl Mapping {
         let mut row = RequestRow::new(record.file.clone(), start);
         row.request_id = self.text(record, requests::REQUEST_ID);
         row.trace_id = self.text(record, requests::TRACE_ID).or_else(|| row.request_id.clone());
-        row.api_key =
-            self.text(record, requests::API_KEY).and_then(|key| hash_api_key(&key));
+        row.api_key = self.text(record, requests::API_KEY).and_then(|key| hash_api_key(&key));
         row.user = self.text(record, requests::USER);
         row.end_user = self.text(record, requests::END_USER);
         row.model = self.text(record, requests::MODEL);
@@ -132,7 +131,9 @@ impl Mapping {
         row.raw.reasoning = self.int(record, requests::REASONING_TOKENS)?.unwrap_or(0);
         row.logged_cost = match self.source(requests::LOGGED_COST) {
             None => None,
-            Some(source) => record.money(source)?.map(|cost: Money| cost.div_int(self.cost_divisor)),
+            Some(source) => {
+                record.money(source)?.map(|cost: Money| cost.div_int(self.cost_divisor))
+            }
         };
         let tags = self.tags(record, owners.plan())?;
         row.owners = owners.resolve(&tags, row.api_key.as_deref());

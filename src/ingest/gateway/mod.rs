@@ -248,7 +248,13 @@ fn read_openai_lines(
             continue;
         }
         let page = serde_json::from_str(line).map_err(|error| {
-            crate::error::InputError::at_line(file, index as u64 + 1, "(page)", "JSON", &error.to_string())
+            crate::error::InputError::at_line(
+                file,
+                index as u64 + 1,
+                "(page)",
+                "JSON",
+                &error.to_string(),
+            )
         })?;
         rows.extend(openai::rows(&page, file, index as u64 + 1, owners)?);
     }
@@ -311,7 +317,11 @@ impl<'a> Owners<'a> {
     }
 
     /// One value per owner column: tags first, then the key's fallback.
-    pub fn resolve(&self, tags: &[(String, String, bool)], api_key: Option<&str>) -> Vec<Option<String>> {
+    pub fn resolve(
+        &self,
+        tags: &[(String, String, bool)],
+        api_key: Option<&str>,
+    ) -> Vec<Option<String>> {
         let mut values = self.plan.resolve(tags, "", "").values;
         let fallback = api_key.and_then(|key| self.api_keys.get(key));
         if let Some(fallback) = fallback {
@@ -363,7 +373,8 @@ pub fn unpriced_message(stats: &Stats) -> String {
         stats.unpriced_tokens as f64 / stats.total_tokens as f64 * 100.0
     };
     let models: Vec<&str> = stats.unpriced_models.iter().map(String::as_str).collect();
-    let (noun, verb) = if stats.unpriced_requests == 1 { ("request", "uses") } else { ("requests", "use") };
+    let (noun, verb) =
+        if stats.unpriced_requests == 1 { ("request", "uses") } else { ("requests", "use") };
     format!(
         "{} {noun} ({share:.1}% of tokens) {verb} models with no price: {}; add \
          `[[prices.override]]` or an alias under `[prices.aliases]` in aispend.toml",

@@ -67,7 +67,8 @@ pub fn row(record: &Record, owners: &Owners<'_>) -> Result<RequestRow> {
         None => record.text(names::STATUS_CODE),
     };
     row.latency_ms = record.int(names::RESPONSE_TIME)?;
-    row.cache_hit = record.text(names::CACHE_STATUS).map(|s| s.to_ascii_uppercase().ends_with("HIT"));
+    row.cache_hit =
+        record.text(names::CACHE_STATUS).map(|s| s.to_ascii_uppercase().ends_with("HIT"));
     row.attempt = record.int(names::RETRIES)?.map(|retries| retries + 1);
     row.api_key = record.text(names::VIRTUAL_KEY).and_then(|key| hash_api_key(&key));
 
