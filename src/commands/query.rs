@@ -2,7 +2,7 @@
 //!
 //! Tables: `costs` (bill sources), `requests` (gateway logs), `metrics` (business metrics),
 //! each registered when its sources are given and kept to the period; and `prices`, the
-//! price book, when the query names it.
+//! price book, and `allocations` (effective basis), when the query names them.
 
 use anyhow::{Context as _, Result};
 use polars::prelude::{IntoLazy as _, LazyFrame, col, lit};
@@ -20,6 +20,21 @@ pub fn run(settings: &Settings, args: &QueryArgs) -> Result<()> {
     let inputs = Inputs::load(settings, &[])?;
     let mut context = SQLContext::new();
     let mut tables = 0;
+    if args.sql.to_ascii_lowercase().contains("allocations") && inputs.costs.is_some() {
+        let attributed = crate::commands::attribution::attribute(
+            settings,
+            &inputs,
+            crate::cli::Basis::Effective,
+        )?;
+        let frame = crate::allocate::to_frame(
+            &attributed.allocations,
+            &attributed.units,
+            &attributed.keys,
+            "effective",
+        )?;
+        context.register("allocations", frame.lazy());
+        tables += 1;
+    }
     if let Some(costs) = inputs.costs {
         context.register("costs", crate::report::showback::filter_period(costs, &settings.period));
         tables += 1;

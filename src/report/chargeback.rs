@@ -209,6 +209,32 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #[test]
+        fn chargeback_sums_to_the_rounded_invoice(amounts in proptest::collection::vec((0usize..5, -10_000_000i64..1_000_000_000, proptest::bool::ANY), 1..60)) {
+            // Amounts with 9 decimals, over five departments, direct or shared.
+            let units = vec![unit("0")];
+            let allocations: Vec<Allocation> = amounts
+                .iter()
+                .map(|(dept, raw, direct)| Allocation {
+                    unit: 0,
+                    owner: Owner(vec![format!("d{dept}")]),
+                    amount: Money::from_raw(i128::from(*raw) * 1_000_000_000),
+                    method: if *direct { Method::Tags } else { Method::Rule },
+                    rule: None,
+                })
+                .collect();
+            let invoice: Money = allocations.iter().map(|a| a.amount).sum();
+            let statements = statements(&allocations, &units, &Config::default(), &[]);
+            let total: Money = statements.iter().map(|s| s.total_cost).sum();
+            proptest::prop_assert_eq!(total, invoice.rounded_to_cents());
+            for statement in &statements {
+                proptest::prop_assert_eq!(statement.direct_cost + statement.shared_cost, statement.total_cost);
+                proptest::prop_assert_eq!(statement.total_cost, statement.total_cost.rounded_to_cents());
+            }
+        }
+    }
+
     #[test]
     fn journal_uses_cost_centers() {
         let config = Config::parse("[chargeback]\ncredit_cost_center = \"IT-9000\"\n[chargeback.cost_centers]\nsales = \"CC-100\"\n").unwrap();
