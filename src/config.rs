@@ -138,7 +138,9 @@ where
         Written::Text(text) => text,
     };
     crate::ingest::time::parse_instant(&text).map(Some).ok_or_else(|| {
-        serde::de::Error::custom(format!("expected a date-time such as `2025-03-01T00:00:00Z`, found `{text}`"))
+        serde::de::Error::custom(format!(
+            "expected a date-time such as `2025-03-01T00:00:00Z`, found `{text}`"
+        ))
     })
 }
 

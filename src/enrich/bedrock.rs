@@ -204,7 +204,9 @@ fn billing_name_in(gateway_model: &str, models: &BTreeMap<String, String>) -> Op
     let longest = |table: &mut dyn Iterator<Item = (&str, &str)>| {
         table
             .filter(|(prefix, _)| {
-                [raw, id].iter().any(|name| name.to_ascii_lowercase().starts_with(&prefix.to_ascii_lowercase()))
+                [raw, id]
+                    .iter()
+                    .any(|name| name.to_ascii_lowercase().starts_with(&prefix.to_ascii_lowercase()))
             })
             .max_by_key(|(prefix, _)| prefix.len())
             .map(|(_, name)| name.to_string())
@@ -266,6 +268,7 @@ fn annotate_columns(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -277,11 +280,14 @@ mod tests {
     #[test]
     fn standard_usage_types_name_model_and_token_type() {
         let some = |s: &str| Some(s.to_string());
-        assert_eq!(parts("USE1-Claude3Sonnet-input-tokens"), (some("Claude3Sonnet"), "input", "".into()));
+        assert_eq!(
+            parts("USE1-Claude3Sonnet-input-tokens"),
+            (some("Claude3Sonnet"), "input", String::new())
+        );
         assert_eq!(parts("USE1-Claude3Sonnet-output-tokens").1, "output");
         assert_eq!(
             parts("USE1-NovaPro-cache-read-input-token-count"),
-            (some("NovaPro"), "cache_read", "".into())
+            (some("NovaPro"), "cache_read", String::new())
         );
         assert_eq!(
             parts("USW2-Claude4Sonnet-cache-write-input-token-count-cross-region-global"),
@@ -303,10 +309,16 @@ mod tests {
 
     #[test]
     fn marketplace_usage_types_name_token_type_only() {
-        assert_eq!(parts("USE1-MP:USE1_InputTokenCount-Units"), (None, "input", "".into()));
-        assert_eq!(parts("USE1-MP:USE1_OutputTokenCount_Global-Units"), (None, "output", "global".into()));
+        assert_eq!(parts("USE1-MP:USE1_InputTokenCount-Units"), (None, "input", String::new()));
+        assert_eq!(
+            parts("USE1-MP:USE1_OutputTokenCount_Global-Units"),
+            (None, "output", "global".into())
+        );
         assert_eq!(parts("USE1-MP:USE1_CacheReadInputTokenCount-Units").1, "cache_read");
-        assert_eq!(parts("USE1_input_tokens_global_standard-Units"), (None, "input", "global_standard".into()));
+        assert_eq!(
+            parts("USE1_input_tokens_global_standard-Units"),
+            (None, "input", "global_standard".into())
+        );
         assert_eq!(parts("USE1_cache_write_input_tokens_standard-Units").1, "cache_write");
     }
 
@@ -315,7 +327,8 @@ mod tests {
         let foundation =
             "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-sonnet-20240229-v1:0";
         assert_eq!(model_of_arn(foundation), Some("anthropic.claude-3-sonnet-20240229-v1:0"));
-        let profile = "arn:aws:bedrock:us-east-1:111122223333:inference-profile/us.amazon.nova-pro-v1:0";
+        let profile =
+            "arn:aws:bedrock:us-east-1:111122223333:inference-profile/us.amazon.nova-pro-v1:0";
         assert_eq!(model_of_arn(profile), Some("us.amazon.nova-pro-v1:0"));
         let app = "arn:aws:bedrock:us-east-1:111122223333:application-inference-profile/a1b2c3";
         assert_eq!(model_of_arn(app), None);
@@ -325,11 +338,26 @@ mod tests {
     fn gateway_ids_map_to_billing_names() {
         let config = Config::parse("[models]\n\"my-finetune\" = \"CustomModel\"\n").unwrap();
         let name = |id: &str| billing_name(id, &config);
-        assert_eq!(name("bedrock/anthropic.claude-3-5-sonnet-20240620-v1:0").as_deref(), Some("Claude3.5Sonnet"));
-        assert_eq!(name("us.anthropic.claude-3-5-sonnet-20241022-v2:0").as_deref(), Some("Claude3.5Sonnet"));
-        assert_eq!(name("anthropic.claude-3-sonnet-20240229-v1:0").as_deref(), Some("Claude3Sonnet"));
-        assert_eq!(name("anthropic.claude-sonnet-4-5-20250929-v1:0").as_deref(), Some("Claude4.5Sonnet"));
-        assert_eq!(name("anthropic.claude-sonnet-4-20250514-v1:0").as_deref(), Some("Claude4Sonnet"));
+        assert_eq!(
+            name("bedrock/anthropic.claude-3-5-sonnet-20240620-v1:0").as_deref(),
+            Some("Claude3.5Sonnet")
+        );
+        assert_eq!(
+            name("us.anthropic.claude-3-5-sonnet-20241022-v2:0").as_deref(),
+            Some("Claude3.5Sonnet")
+        );
+        assert_eq!(
+            name("anthropic.claude-3-sonnet-20240229-v1:0").as_deref(),
+            Some("Claude3Sonnet")
+        );
+        assert_eq!(
+            name("anthropic.claude-sonnet-4-5-20250929-v1:0").as_deref(),
+            Some("Claude4.5Sonnet")
+        );
+        assert_eq!(
+            name("anthropic.claude-sonnet-4-20250514-v1:0").as_deref(),
+            Some("Claude4Sonnet")
+        );
         assert_eq!(name("amazon.nova-lite-v1:0").as_deref(), Some("NovaLite"));
         assert_eq!(name("meta.llama3-1-70b-instruct-v1:0").as_deref(), Some("Llama3.1-70B"));
         assert_eq!(name("amazon.titan-embed-text-v2:0").as_deref(), Some("TitanEmbeddingsV2-Text"));
@@ -348,7 +376,8 @@ mod tests {
         )
         .unwrap();
         let out = annotate(frame.lazy(), &Config::default()).collect().unwrap();
-        let models: Vec<Option<&str>> = out.column(costs::MODEL).unwrap().str().unwrap().iter().collect();
+        let models: Vec<Option<&str>> =
+            out.column(costs::MODEL).unwrap().str().unwrap().iter().collect();
         assert_eq!(models, [Some("Claude3Haiku"), Some("Claude3Haiku"), None, None]);
         let types: Vec<Option<&str>> =
             out.column(costs::TOKEN_TYPE).unwrap().str().unwrap().iter().collect();

@@ -15,6 +15,8 @@
 //! version guessing, so a model is never priced at a neighbour's price. A model that resolves
 //! to nothing is unpriced and its cost is unknown.
 
+#![allow(clippy::doc_markdown)] // product names (LiteLLM, OpenAI) are words
+
 use std::collections::{BTreeMap, HashMap};
 
 use anyhow::{Context as _, Result, bail};
@@ -108,13 +110,12 @@ struct Override {
 
 impl Override {
     fn parse(raw: &PriceOverride) -> Result<Override> {
-        let field = |value: &Option<String>, name: &str| -> Result<Option<Money>> {
-            value
-                .as_deref()
-                .map(parse_price)
-                .transpose()
-                .with_context(|| format!("`prices.override` for model `{}`: `{name}`", raw.model))
-        };
+        let field =
+            |value: &Option<String>, name: &str| -> Result<Option<Money>> {
+                value.as_deref().map(parse_price).transpose().with_context(|| {
+                    format!("`prices.override` for model `{}`: `{name}`", raw.model)
+                })
+            };
         let semantics = raw
             .token_semantics
             .as_deref()
@@ -271,7 +272,8 @@ impl PriceBook {
 
     /// Number of models in the book (file entries and overridden models).
     pub fn len(&self) -> usize {
-        self.file.len() + self.overrides.iter().filter(|o| !self.file.contains_key(&o.model)).count()
+        self.file.len()
+            + self.overrides.iter().filter(|o| !self.file.contains_key(&o.model)).count()
     }
 
     /// True when the book holds no price.
@@ -281,8 +283,9 @@ impl PriceBook {
 
     /// The canonical `prices` frame: file entries, then overrides with their windows.
     pub fn frame(&self) -> Result<DataFrame> {
-        let mut rows: Vec<(String, Option<String>, Option<i64>, Option<i64>, Rates, &str)> =
-            Vec::new();
+        // (model, provider, valid_from ms, valid_to ms, rates, source)
+        type PriceRow<'a> = (String, Option<String>, Option<i64>, Option<i64>, Rates, &'a str);
+        let mut rows: Vec<PriceRow<'_>> = Vec::new();
         let mut keys: Vec<&String> = self.file.keys().collect();
         keys.sort();
         for key in keys {
@@ -303,8 +306,14 @@ impl PriceBook {
             money_column(name, rows.iter().map(|row| get(&row.4)))
         };
         let columns = vec![
-            Column::new(prices::MODEL.into(), rows.iter().map(|r| r.0.as_str()).collect::<Vec<_>>()),
-            Column::new(prices::PROVIDER.into(), rows.iter().map(|r| r.1.as_deref()).collect::<Vec<_>>()),
+            Column::new(
+                prices::MODEL.into(),
+                rows.iter().map(|r| r.0.as_str()).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                prices::PROVIDER.into(),
+                rows.iter().map(|r| r.1.as_deref()).collect::<Vec<_>>(),
+            ),
             Column::new(prices::VALID_FROM.into(), rows.iter().map(|r| r.2).collect::<Vec<_>>())
                 .cast(&model::instant_dtype())?,
             Column::new(prices::VALID_TO.into(), rows.iter().map(|r| r.3).collect::<Vec<_>>())
@@ -359,6 +368,7 @@ fn parse_litellm(text: &str) -> Result<HashMap<String, FileEntry>> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::enrich::usage::Usage;
@@ -449,8 +459,14 @@ mod tests {
 
     #[test]
     fn strips_provider_region_and_commitment_segments() {
-        assert_eq!(strip_provider_prefixes("bedrock/us-east-1/anthropic.claude-v2:1"), "anthropic.claude-v2:1");
-        assert_eq!(strip_provider_prefixes("bedrock/*/1-month-commitment/cohere.command"), "cohere.command");
+        assert_eq!(
+            strip_provider_prefixes("bedrock/us-east-1/anthropic.claude-v2:1"),
+            "anthropic.claude-v2:1"
+        );
+        assert_eq!(
+            strip_provider_prefixes("bedrock/*/1-month-commitment/cohere.command"),
+            "cohere.command"
+        );
         assert_eq!(strip_provider_prefixes("openai/gpt-4o"), "gpt-4o");
         assert_eq!(strip_provider_prefixes("meta-llama/Llama-3-70b"), "meta-llama/Llama-3-70b");
         assert_eq!(strip_geo_prefix("us.amazon.nova-pro-v1:0"), "amazon.nova-pro-v1:0");

@@ -12,6 +12,8 @@
 //! are all output tokens **including** reasoning, of which `reasoning_tokens` says how many
 //! were reasoning. The four token types are disjoint and add up to what a provider bills.
 
+#![allow(clippy::doc_markdown)] // product names (LiteLLM, OpenAI) are words
+
 use anyhow::{Result, bail};
 
 use crate::money::Money;
@@ -151,9 +153,11 @@ impl Rates {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
+    #[allow(clippy::unnecessary_wraps)]
     fn per_million(dollars: &str) -> Option<Money> {
         Some(Money::parse(dollars).unwrap().div_int(1_000_000))
     }
@@ -171,7 +175,8 @@ mod tests {
     fn cached_tokens_priced_once() {
         // uncached 2,006 - 1,920 = 86 x $2.50/M = $0.000215; 1,920 x $1.25/M = $0.0024;
         // 300 x $10/M = $0.003; total $0.005615 (not $0.010415, not $0.008015).
-        let raw = RawUsage { prompt: 2006, completion: 300, cache_read: 1920, ..RawUsage::default() };
+        let raw =
+            RawUsage { prompt: 2006, completion: 300, cache_read: 1920, ..RawUsage::default() };
         let (usage, clamped) = TokenSemantics::OpenAi.normalize(raw);
         assert!(!clamped);
         assert_eq!(usage.input, 86);
@@ -207,8 +212,13 @@ mod tests {
             cache_write: per_million("3.75"),
             reasoning: None,
         };
-        let raw =
-            RawUsage { prompt: 100, completion: 10, cache_read: 1000, cache_write: 200, reasoning: 0 };
+        let raw = RawUsage {
+            prompt: 100,
+            completion: 10,
+            cache_read: 1000,
+            cache_write: 200,
+            reasoning: 0,
+        };
         let (usage, _) = TokenSemantics::Anthropic.normalize(raw);
         assert_eq!(usage.total(), 1310);
         assert_eq!(rates.cost(&usage), Some(Money::parse("0.0015").unwrap()));
@@ -224,7 +234,10 @@ mod tests {
     #[test]
     fn output_without_an_output_price_is_unknown() {
         let rates = Rates { input: per_million("0.02"), ..Rates::default() };
-        assert_eq!(rates.cost(&Usage { input: 10, ..Usage::default() }).map(|m| m.is_zero()), Some(false));
+        assert_eq!(
+            rates.cost(&Usage { input: 10, ..Usage::default() }).map(Money::is_zero),
+            Some(false)
+        );
         assert_eq!(rates.cost(&Usage { output: 10, ..Usage::default() }), None);
     }
 

@@ -57,7 +57,9 @@ fn read_file(
         (position(metrics::DATE), position(metrics::METRIC), position(metrics::VALUE))
     else {
         return Err(hinted(
-            format!("`{file}` is not a metrics file: it needs `date`, `metric` and `value` columns"),
+            format!(
+                "`{file}` is not a metrics file: it needs `date`, `metric` and `value` columns"
+            ),
             "write metrics as CSV `date,<owner keys...>,metric,value`",
         ));
     };
@@ -84,14 +86,18 @@ fn read_file(
         let bad = |column: &str, expected: &str, found: &str| -> anyhow::Error {
             InputError::at_line(file, line, column, expected, found).into()
         };
-        let day = parse_day(cell(date)).ok_or_else(|| bad("date", "a day such as `2025-01-31`", cell(date)))?;
+        let day = parse_day(cell(date))
+            .ok_or_else(|| bad("date", "a day such as `2025-01-31`", cell(date)))?;
         let name = cell(metric);
         if name.is_empty() {
             return Err(bad("metric", "a metric name such as `transactions`", ""));
         }
-        let amount = Money::parse(cell(value)).map_err(|_| bad("value", "a decimal number", cell(value)))?;
-        let tags: Vec<(String, String, bool)> =
-            owner_columns.iter().map(|(i, key)| (key.clone(), cell(*i).to_string(), false)).collect();
+        let amount =
+            Money::parse(cell(value)).map_err(|_| bad("value", "a decimal number", cell(value)))?;
+        let tags: Vec<(String, String, bool)> = owner_columns
+            .iter()
+            .map(|(i, key)| (key.clone(), cell(*i).to_string(), false))
+            .collect();
         rows.push(MetricRow {
             date: day,
             owners: plan.resolve(&tags, "", "").values,
@@ -131,6 +137,7 @@ fn frame(rows: &[MetricRow], owner_names: &[String]) -> Result<DataFrame> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::config::Config;

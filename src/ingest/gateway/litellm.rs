@@ -8,6 +8,8 @@
 //! trace is `metadata.litellm_trace_id`, else the `session_id`, else the request id; the
 //! attempt is one more than the logged retries and fallbacks.
 
+#![allow(clippy::doc_markdown)] // product names (LiteLLM, OpenAI) are words
+
 use serde_json::Value;
 
 use super::Owners;
@@ -56,9 +58,8 @@ pub fn row(record: &Record, owners: &Owners<'_>) -> Result<RequestRow> {
     let meta_text = |key: &str| metadata.get(key).and_then(value_text);
     let meta_int = |key: &str| -> Result<Option<i64>> {
         metadata.get(key).map_or(Ok(None), |value| {
-            value_int(value).map_err(|found| {
-                record.error(&format!("metadata.{key}"), "a whole number", &found)
-            })
+            value_int(value)
+                .map_err(|found| record.error(&format!("metadata.{key}"), "a whole number", &found))
         })
     };
 
@@ -99,7 +100,11 @@ pub fn row(record: &Record, owners: &Owners<'_>) -> Result<RequestRow> {
             for keys in paths {
                 if let Some(value) = path(source, keys) {
                     let found = value_int(value).map_err(|found| {
-                        record.error(&format!("metadata.{}", keys.join(".")), "a whole number", &found)
+                        record.error(
+                            &format!("metadata.{}", keys.join(".")),
+                            "a whole number",
+                            &found,
+                        )
                     })?;
                     if let Some(count) = found {
                         return Ok(count);
@@ -149,12 +154,14 @@ fn cache_hit(record: &Record) -> Result<Option<bool>> {
 fn tags(record: &Record, metadata: &Value) -> Result<Vec<(String, String, bool)>> {
     let mut tags = Vec::new();
     if let Some(list) = record.json(names::REQUEST_TAGS)? {
-        push_list(&mut tags, &list)
-            .map_err(|found| record.error(names::REQUEST_TAGS, "a JSON array of `key:value`", &found))?;
+        push_list(&mut tags, &list).map_err(|found| {
+            record.error(names::REQUEST_TAGS, "a JSON array of `key:value`", &found)
+        })?;
     }
     if let Some(list) = metadata.get("tags") {
-        push_list(&mut tags, list)
-            .map_err(|found| record.error("metadata.tags", "a JSON array of `key:value`", &found))?;
+        push_list(&mut tags, list).map_err(|found| {
+            record.error("metadata.tags", "a JSON array of `key:value`", &found)
+        })?;
     }
     if let Some(Value::Object(map)) = metadata.get("spend_logs_metadata") {
         push_map(&mut tags, map);

@@ -8,6 +8,8 @@
 //! `cents` or `nano_usd`); `token_semantics` how it counts tokens (`openai`, the default, or
 //! `anthropic`).
 
+#![allow(clippy::doc_markdown)] // product names (LiteLLM, OpenAI) are words
+
 use std::collections::BTreeMap;
 
 use anyhow::{Result, bail};
@@ -65,9 +67,9 @@ impl Mapping {
             None | Some("usd") => 1,
             Some("cents") => 100,
             Some("nano_usd") => 1_000_000_000,
-            Some(other) => bail!(
-                "`gateway.cost_unit` is `{other}`: use `usd`, `cents` or `nano_usd`"
-            ),
+            Some(other) => {
+                bail!("`gateway.cost_unit` is `{other}`: use `usd`, `cents` or `nano_usd`")
+            }
         };
         let semantics = match &config.token_semantics {
             None => TokenSemantics::OpenAi,
@@ -105,8 +107,7 @@ impl Mapping {
         let mut row = RequestRow::new(record.file.clone(), start);
         row.request_id = self.text(record, requests::REQUEST_ID);
         row.trace_id = self.text(record, requests::TRACE_ID).or_else(|| row.request_id.clone());
-        row.api_key =
-            self.text(record, requests::API_KEY).and_then(|key| hash_api_key(&key));
+        row.api_key = self.text(record, requests::API_KEY).and_then(|key| hash_api_key(&key));
         row.user = self.text(record, requests::USER);
         row.end_user = self.text(record, requests::END_USER);
         row.model = self.text(record, requests::MODEL);
@@ -132,7 +133,9 @@ impl Mapping {
         row.raw.reasoning = self.int(record, requests::REASONING_TOKENS)?.unwrap_or(0);
         row.logged_cost = match self.source(requests::LOGGED_COST) {
             None => None,
-            Some(source) => record.money(source)?.map(|cost: Money| cost.div_int(self.cost_divisor)),
+            Some(source) => {
+                record.money(source)?.map(|cost: Money| cost.div_int(self.cost_divisor))
+            }
         };
         let tags = self.tags(record, owners.plan())?;
         row.owners = owners.resolve(&tags, row.api_key.as_deref());
@@ -160,10 +163,11 @@ impl Mapping {
         let wanted: Vec<&String> = plan.columns.iter().flat_map(|(_, keys)| keys).collect();
         for (column, value) in &record.fields {
             let key = canonical_key(column);
-            if !mapped.contains(&column) && wanted.contains(&&key) {
-                if let Some(text) = value_text(value) {
-                    tags.push((key, text, false));
-                }
+            if !mapped.contains(&column)
+                && wanted.contains(&&key)
+                && let Some(text) = value_text(value)
+            {
+                tags.push((key, text, false));
             }
         }
         Ok(tags)

@@ -8,7 +8,9 @@
 //! tokens; it is not priced again. `api_key_id` is OpenAI's public key id, not a secret, and
 //! is kept as it is so budgets exported to OpenAI still match; anything that looks like a
 //! clear key is hashed.
-//
+
+#![allow(clippy::doc_markdown)] // product names (LiteLLM, OpenAI) are words
+
 // TODO(#3): a bucket's `num_model_requests` is not kept; the frame has one row per bucket
 // and group, so request counts from OpenAI usage are bucket counts.
 
@@ -57,11 +59,10 @@ pub fn rows(
         let buckets = page.get("data").and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
         for (bucket_index, bucket) in buckets.iter().enumerate() {
             let place = Place { file, line, page: page_index, bucket: bucket_index, result: 0 };
-            let start = bucket
-                .get("start_time")
-                .and_then(Value::as_i64)
-                .and_then(epoch)
-                .ok_or_else(|| place.error("start_time", "Unix seconds", bucket.get("start_time")))?;
+            let start =
+                bucket.get("start_time").and_then(Value::as_i64).and_then(epoch).ok_or_else(
+                    || place.error("start_time", "Unix seconds", bucket.get("start_time")),
+                )?;
             let results = bucket.get("results").or_else(|| bucket.get("result"));
             let results = results.and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
             for (result_index, result) in results.iter().enumerate() {
@@ -77,9 +78,15 @@ pub fn rows(
                     "openai:{}:{}:{}:{}",
                     row.call_type.as_deref().unwrap_or(""),
                     start.timestamp(),
-                    [key("project_id"), key("user_id"), key("api_key_id"), key("model"), key("line_item")]
-                        .map(Option::unwrap_or_default)
-                        .join(":"),
+                    [
+                        key("project_id"),
+                        key("user_id"),
+                        key("api_key_id"),
+                        key("model"),
+                        key("line_item")
+                    ]
+                    .map(Option::unwrap_or_default)
+                    .join(":"),
                     result_index
                 ));
                 row.trace_id.clone_from(&row.request_id);
@@ -136,10 +143,14 @@ fn cost_row(result: &Value, place: &Place<'_>, row: &mut RequestRow) -> Result<(
         .flatten()
         .flatten()
         .ok_or_else(|| place.error("amount.value", "a decimal number", value))?;
-    if let Some(currency) = amount.and_then(|a| a.get("currency")).and_then(value_text) {
-        if !currency.eq_ignore_ascii_case("usd") {
-            return Err(place.error("amount.currency", "`usd`", amount.and_then(|a| a.get("currency"))));
-        }
+    if let Some(currency) = amount.and_then(|a| a.get("currency")).and_then(value_text)
+        && !currency.eq_ignore_ascii_case("usd")
+    {
+        return Err(place.error(
+            "amount.currency",
+            "`usd`",
+            amount.and_then(|a| a.get("currency")),
+        ));
     }
     row.call_type = Some(COST_BUCKET.into());
     row.logged_cost = Some(money);

@@ -6,6 +6,8 @@
 //! parsed and never reach a reader. Every typed accessor that fails names the file, the line
 //! and the column.
 
+#![allow(clippy::doc_markdown)] // product names (LiteLLM, OpenAI) are words
+
 use std::io::{BufRead, Read};
 use std::sync::Arc;
 
@@ -175,9 +177,9 @@ impl Record {
         match value {
             Value::Null => Ok(None),
             Value::String(text) if text.trim().is_empty() => Ok(None),
-            Value::String(text) => serde_json::from_str(text)
-                .map(Some)
-                .map_err(|_| self.error(name, "JSON", text)),
+            Value::String(text) => {
+                serde_json::from_str(text).map(Some).map_err(|_| self.error(name, "JSON", text))
+            }
             other => Ok(Some(other.clone())),
         }
     }
@@ -204,12 +206,15 @@ pub fn value_text(value: &Value) -> Option<String> {
 }
 
 /// A whole number from a JSON value; `Err` holds what was found.
+#[allow(clippy::cast_possible_truncation)] // a whole double below 2^53 converts exactly
 pub fn value_int(value: &Value) -> Result<Option<i64>, String> {
     match value {
         Value::Null => Ok(None),
         Value::Number(number) => number
             .as_i64()
-            .or_else(|| number.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9e15).map(|f| f as i64))
+            .or_else(|| {
+                number.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9e15).map(|f| f as i64)
+            })
             .map(Some)
             .ok_or_else(|| number.to_string()),
         Value::String(text) => {
@@ -222,7 +227,9 @@ pub fn value_int(value: &Value) -> Result<Option<i64>, String> {
             }
             match Money::parse(text) {
                 Ok(amount) if amount.raw() % crate::money::ONE == 0 => {
-                    i64::try_from(amount.raw() / crate::money::ONE).map(Some).map_err(|_| text.into())
+                    i64::try_from(amount.raw() / crate::money::ONE)
+                        .map(Some)
+                        .map_err(|_| text.into())
                 }
                 _ => Err(text.to_string()),
             }
@@ -267,6 +274,7 @@ pub fn path<'a>(value: &'a Value, keys: &[&str]) -> Option<&'a Value> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -292,6 +300,9 @@ mod tests {
         assert_eq!(value_int(&serde_json::json!(7)), Ok(Some(7)));
         assert!(value_int(&Value::String("1.5".into())).is_err());
         assert_eq!(value_money(&serde_json::json!(0.1)), Ok(Some(Money::parse("0.1").unwrap())));
-        assert_eq!(value_money(&Value::String("1.50".into())), Ok(Some(Money::parse("1.5").unwrap())));
+        assert_eq!(
+            value_money(&Value::String("1.50".into())),
+            Ok(Some(Money::parse("1.5").unwrap()))
+        );
     }
 }

@@ -1,6 +1,8 @@
 //! Tests of the gateway readers and of assembling the `requests` frame, with values worked
 //! out by hand.
 
+#![allow(clippy::doc_markdown)] // product names (LiteLLM, OpenAI) are words
+
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
@@ -32,11 +34,18 @@ fn read(files: &[(&str, String)], toml: &str) -> Result<Requests> {
 }
 
 fn jsonl(rows: &[Value]) -> String {
-    rows.iter().map(|row| format!("{row}\n")).collect()
+    rows.iter().map(|row| row.to_string() + "\n").collect()
 }
 
 /// A LiteLLM spend-log row; `extra` fields are merged in.
-fn spend_log(id: &str, start: &str, model: &str, prompt: i64, completion: i64, extra: Value) -> Value {
+fn spend_log(
+    id: &str,
+    start: &str,
+    model: &str,
+    prompt: i64,
+    completion: i64,
+    extra: Value,
+) -> Value {
     let mut row = json!({
         "request_id": id, "call_type": "acompletion", "api_key": "", "spend": 0.0,
         "prompt_tokens": prompt, "completion_tokens": completion,
@@ -71,7 +80,8 @@ fn m(text: &str) -> Money {
 fn cached_tokens_priced_once_in_a_litellm_log() {
     // 86 uncached x $2.50/M + 1,920 cached x $1.25/M + 300 x $10/M = $0.005615.
     let usage = json!({"usage_object": {"prompt_tokens_details": {"cached_tokens": 1920}}});
-    let log = spend_log("r1", "2025-01-10T10:00:00Z", "gpt-4o", 2006, 300, json!({"metadata": usage}));
+    let log =
+        spend_log("r1", "2025-01-10T10:00:00Z", "gpt-4o", 2006, 300, json!({"metadata": usage}));
     let requests = read(&[("log.jsonl", jsonl(&[log]))], PRICES).unwrap();
     let frame = &requests.frame;
     assert_eq!(money(frame, requests::PRICED_COST), [Some(m("0.005615"))]);
@@ -117,13 +127,23 @@ fn clear_keys_never_appear_in_the_frame() {
     let rows = [
         spend_log("a", "2025-01-10T10:00:00Z", "gpt-4o", 1, 1, json!({"api_key": "sk-live-abc"})),
         spend_log("b", "2025-01-10T10:00:00Z", "gpt-4o", 1, 1, json!({"api_key": hashed})),
-        spend_log("c", "2025-01-10T10:00:00Z", "gpt-4o", 1, 1,
-            json!({"metadata": {"user_api_key": "sk-live-abc"}})),
+        spend_log(
+            "c",
+            "2025-01-10T10:00:00Z",
+            "gpt-4o",
+            1,
+            1,
+            json!({"metadata": {"user_api_key": "sk-live-abc"}}),
+        ),
     ];
     let requests = read(&[("log.jsonl", jsonl(&rows))], PRICES).unwrap();
     let frame = requests.frame.clone();
-    let bytes = crate::output::render(&frame, crate::cli::Format::Csv, &Default::default())
-        .unwrap();
+    let bytes = crate::output::render(
+        &frame,
+        crate::cli::Format::Csv,
+        &crate::output::TableSpec::default(),
+    )
+    .unwrap();
     let text = String::from_utf8(bytes).unwrap();
     assert!(!text.contains("sk-live-abc"), "{text}");
     let keys = strings(&frame, requests::API_KEY);
@@ -134,12 +154,22 @@ fn clear_keys_never_appear_in_the_frame() {
 
 #[test]
 fn bodies_are_never_read() {
-    let row = spend_log("a", "2025-01-10T10:00:00Z", "gpt-4o", 1, 1,
-        json!({"messages": [{"content": "SECRET PROMPT"}], "response": "SECRET ANSWER"}));
+    let row = spend_log(
+        "a",
+        "2025-01-10T10:00:00Z",
+        "gpt-4o",
+        1,
+        1,
+        json!({"messages": [{"content": "SECRET PROMPT"}], "response": "SECRET ANSWER"}),
+    );
     let requests = read(&[("log.jsonl", jsonl(&[row]))], PRICES).unwrap();
     let frame = requests.frame.clone();
-    let bytes = crate::output::render(&frame, crate::cli::Format::Csv, &Default::default())
-        .unwrap();
+    let bytes = crate::output::render(
+        &frame,
+        crate::cli::Format::Csv,
+        &crate::output::TableSpec::default(),
+    )
+    .unwrap();
     assert!(!String::from_utf8(bytes).unwrap().contains("SECRET"));
 }
 
@@ -175,7 +205,14 @@ fn unpriced_model_has_unknown_cost_and_is_named() {
 fn retrieval_calls_are_not_new_usage() {
     let rows = [
         spend_log("a", "2025-01-10T10:00:00Z", "gpt-4o", 30, 9, json!({"call_type": "aresponses"})),
-        spend_log("b", "2025-01-10T10:01:00Z", "gpt-4o", 30, 9, json!({"call_type": "aget_responses"})),
+        spend_log(
+            "b",
+            "2025-01-10T10:01:00Z",
+            "gpt-4o",
+            30,
+            9,
+            json!({"call_type": "aget_responses"}),
+        ),
     ];
     let requests = read(&[("log.jsonl", jsonl(&rows))], PRICES).unwrap();
     assert_eq!(strings(&requests.frame, requests::REQUEST_ID), [Some("a".into())]);
@@ -204,12 +241,26 @@ fn tags_aliases_and_key_fallbacks_give_owners() {
          [taxonomy.fallbacks.api_keys]\n\"sk-team-a\" = {{ dept = \"Platform\", app = \"batch\" }}\n"
     );
     let rows = [
-        spend_log("a", "2025-01-10T10:00:00Z", "gpt-4o", 1, 1, json!({
+        spend_log(
+            "a",
+            "2025-01-10T10:00:00Z",
+            "gpt-4o",
+            1,
+            1,
+            json!({
             "request_tags": "[\"Business-Unit:Sales\", \"app:chat\", \"env\"]",
-            "metadata": {"user_api_key_team_alias": "Support"}})),
-        spend_log("b", "2025-01-10T10:00:01Z", "gpt-4o", 1, 1, json!({
+            "metadata": {"user_api_key_team_alias": "Support"}}),
+        ),
+        spend_log(
+            "b",
+            "2025-01-10T10:00:01Z",
+            "gpt-4o",
+            1,
+            1,
+            json!({
             "api_key": "sk-team-a",
-            "metadata": {"spend_logs_metadata": {"team": "search"}}})),
+            "metadata": {"spend_logs_metadata": {"team": "search"}}}),
+        ),
     ];
     let requests = read(&[("log.jsonl", jsonl(&rows))], &toml).unwrap();
     let frame = &requests.frame;
@@ -271,7 +322,8 @@ fn portkey_cost_in_cents_becomes_dollars() {
 #[test]
 fn openai_usage_and_costs_responses_read() {
     let samples = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/samples/openai-openapi/");
-    let Ok(usage) = std::fs::read_to_string(format!("{samples}usage_completions_example_response.json"))
+    let Ok(usage) =
+        std::fs::read_to_string(format!("{samples}usage_completions_example_response.json"))
     else {
         return;
     };
