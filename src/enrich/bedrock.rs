@@ -268,6 +268,7 @@ fn annotate_columns(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -281,12 +282,12 @@ mod tests {
         let some = |s: &str| Some(s.to_string());
         assert_eq!(
             parts("USE1-Claude3Sonnet-input-tokens"),
-            (some("Claude3Sonnet"), "input", "".into())
+            (some("Claude3Sonnet"), "input", String::new())
         );
         assert_eq!(parts("USE1-Claude3Sonnet-output-tokens").1, "output");
         assert_eq!(
             parts("USE1-NovaPro-cache-read-input-token-count"),
-            (some("NovaPro"), "cache_read", "".into())
+            (some("NovaPro"), "cache_read", String::new())
         );
         assert_eq!(
             parts("USW2-Claude4Sonnet-cache-write-input-token-count-cross-region-global"),
@@ -308,7 +309,7 @@ mod tests {
 
     #[test]
     fn marketplace_usage_types_name_token_type_only() {
-        assert_eq!(parts("USE1-MP:USE1_InputTokenCount-Units"), (None, "input", "".into()));
+        assert_eq!(parts("USE1-MP:USE1_InputTokenCount-Units"), (None, "input", String::new()));
         assert_eq!(
             parts("USE1-MP:USE1_OutputTokenCount_Global-Units"),
             (None, "output", "global".into())

@@ -15,6 +15,8 @@
 //! version guessing, so a model is never priced at a neighbour's price. A model that resolves
 //! to nothing is unpriced and its cost is unknown.
 
+#![allow(clippy::doc_markdown)] // product names (LiteLLM, OpenAI) are words
+
 use std::collections::{BTreeMap, HashMap};
 
 use anyhow::{Context as _, Result, bail};
@@ -281,8 +283,9 @@ impl PriceBook {
 
     /// The canonical `prices` frame: file entries, then overrides with their windows.
     pub fn frame(&self) -> Result<DataFrame> {
-        let mut rows: Vec<(String, Option<String>, Option<i64>, Option<i64>, Rates, &str)> =
-            Vec::new();
+        // (model, provider, valid_from ms, valid_to ms, rates, source)
+        type PriceRow<'a> = (String, Option<String>, Option<i64>, Option<i64>, Rates, &'a str);
+        let mut rows: Vec<PriceRow<'_>> = Vec::new();
         let mut keys: Vec<&String> = self.file.keys().collect();
         keys.sort();
         for key in keys {
@@ -365,6 +368,7 @@ fn parse_litellm(text: &str) -> Result<HashMap<String, FileEntry>> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::enrich::usage::Usage;

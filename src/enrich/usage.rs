@@ -12,6 +12,8 @@
 //! are all output tokens **including** reasoning, of which `reasoning_tokens` says how many
 //! were reasoning. The four token types are disjoint and add up to what a provider bills.
 
+#![allow(clippy::doc_markdown)] // product names (LiteLLM, OpenAI) are words
+
 use anyhow::{Result, bail};
 
 use crate::money::Money;
@@ -151,9 +153,11 @@ impl Rates {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
+    #[allow(clippy::unnecessary_wraps)]
     fn per_million(dollars: &str) -> Option<Money> {
         Some(Money::parse(dollars).unwrap().div_int(1_000_000))
     }
@@ -231,7 +235,7 @@ mod tests {
     fn output_without_an_output_price_is_unknown() {
         let rates = Rates { input: per_million("0.02"), ..Rates::default() };
         assert_eq!(
-            rates.cost(&Usage { input: 10, ..Usage::default() }).map(|m| m.is_zero()),
+            rates.cost(&Usage { input: 10, ..Usage::default() }).map(Money::is_zero),
             Some(false)
         );
         assert_eq!(rates.cost(&Usage { output: 10, ..Usage::default() }), None);

@@ -137,6 +137,7 @@ fn frame(rows: &[MetricRow], owner_names: &[String]) -> Result<DataFrame> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::config::Config;

@@ -2,6 +2,8 @@
 //! steps). Rows come out sorted by start time, trace and request id, so the same logs always
 //! give the same frame.
 
+#![allow(clippy::doc_markdown)] // product names (LiteLLM, OpenAI) are words
+
 use std::collections::{HashMap, HashSet};
 
 use anyhow::Result;
@@ -111,6 +113,7 @@ fn price(row: &mut RequestRow, book: &PriceBook, stats: &mut Stats) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -8,6 +8,8 @@
 //! trace is `metadata.litellm_trace_id`, else the `session_id`, else the request id; the
 //! attempt is one more than the logged retries and fallbacks.
 
+#![allow(clippy::doc_markdown)] // product names (LiteLLM, OpenAI) are words
+
 use serde_json::Value;
 
 use super::Owners;

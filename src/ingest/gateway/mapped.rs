@@ -8,6 +8,8 @@
 //! `cents` or `nano_usd`); `token_semantics` how it counts tokens (`openai`, the default, or
 //! `anthropic`).
 
+#![allow(clippy::doc_markdown)] // product names (LiteLLM, OpenAI) are words
+
 use std::collections::BTreeMap;
 
 use anyhow::{Result, bail};
@@ -161,10 +163,11 @@ impl Mapping {
         let wanted: Vec<&String> = plan.columns.iter().flat_map(|(_, keys)| keys).collect();
         for (column, value) in &record.fields {
             let key = canonical_key(column);
-            if !mapped.contains(&column) && wanted.contains(&&key) {
-                if let Some(text) = value_text(value) {
-                    tags.push((key, text, false));
-                }
+            if !mapped.contains(&column)
+                && wanted.contains(&&key)
+                && let Some(text) = value_text(value)
+            {
+                tags.push((key, text, false));
             }
         }
         Ok(tags)

@@ -21,6 +21,8 @@
 //! else becomes its SHA-256. Bodies are never read (see `record`). Time stamps with an offset
 //! are converted to UTC; those without one are UTC.
 
+#![allow(clippy::doc_markdown)] // product names (LiteLLM, OpenAI) are words
+
 mod assemble;
 mod litellm;
 mod mapped;
@@ -181,20 +183,20 @@ fn read_file(
     if !body.starts_with(['{', '[']) {
         let mut kind = None;
         return record::read_csv(body.as_bytes(), &name, |record| {
-            push_record(record, &mut kind, owners, mapping, rows)
+            push_record(&record, &mut kind, owners, mapping, rows)
         });
     }
     let first_line = body.lines().next().unwrap_or_default();
-    if let Ok(first) = serde_json::from_str::<serde_json::Value>(first_line) {
-        if first.is_object() {
-            if openai::matches(&first) {
-                return read_openai_lines(body, &file, owners, rows);
-            }
-            let mut kind = None;
-            return record::read_jsonl(body.as_bytes(), &name, |record| {
-                push_record(record, &mut kind, owners, mapping, rows)
-            });
+    if let Ok(first) = serde_json::from_str::<serde_json::Value>(first_line)
+        && first.is_object()
+    {
+        if openai::matches(&first) {
+            return read_openai_lines(body, &file, owners, rows);
         }
+        let mut kind = None;
+        return record::read_jsonl(body.as_bytes(), &name, |record| {
+            push_record(&record, &mut kind, owners, mapping, rows)
+        });
     }
     let document: serde_json::Value = serde_json::from_str(body).map_err(|error| {
         let mut input = crate::error::InputError::at_line(
@@ -231,7 +233,7 @@ fn read_file(
         };
         fields.retain(|key, _| !record::is_body(key));
         let record = Record { file: file.clone(), line: index as u64 + 1, fields };
-        push_record(record, &mut kind, owners, mapping, rows)?;
+        push_record(&record, &mut kind, owners, mapping, rows)?;
     }
     Ok(())
 }
@@ -263,23 +265,22 @@ fn read_openai_lines(
 
 /// Reads one record, deciding the format from the first record of the file.
 fn push_record(
-    record: Record,
+    record: &Record,
     kind: &mut Option<Kind>,
     owners: &Owners<'_>,
     mapping: Option<&Mapping>,
     rows: &mut Vec<RequestRow>,
 ) -> Result<()> {
-    let kind = match kind {
-        Some(kind) => *kind,
-        None => {
-            let columns: Vec<&str> = record.fields.keys().map(String::as_str).collect();
-            *kind.insert(kind_of(&record.file, &columns, mapping)?)
-        }
+    let kind = if let Some(kind) = kind {
+        *kind
+    } else {
+        let columns: Vec<&str> = record.fields.keys().map(String::as_str).collect();
+        *kind.insert(kind_of(&record.file, &columns, mapping)?)
     };
     let row = match (kind, mapping) {
-        (Kind::Mapped, Some(mapping)) => mapping.row(&record, owners)?,
-        (Kind::Portkey, _) => portkey::row(&record, owners)?,
-        _ => litellm::row(&record, owners)?,
+        (Kind::Mapped, Some(mapping)) => mapping.row(record, owners)?,
+        (Kind::Portkey, _) => portkey::row(record, owners)?,
+        _ => litellm::row(record, owners)?,
     };
     rows.push(row);
     Ok(())
@@ -366,6 +367,7 @@ fn report(stats: &Stats) {
 }
 
 /// "N requests (x% of tokens) use models with no price: a, b; add `[[prices.override]]`".
+#[allow(clippy::cast_precision_loss)] // a percentage shown to one decimal
 pub fn unpriced_message(stats: &Stats) -> String {
     let share = if stats.total_tokens == 0 {
         0.0
@@ -386,4 +388,5 @@ pub fn unpriced_message(stats: &Stats) -> String {
 pub use assemble::assemble;
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests;

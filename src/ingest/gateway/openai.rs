@@ -8,7 +8,9 @@
 //! tokens; it is not priced again. `api_key_id` is OpenAI's public key id, not a secret, and
 //! is kept as it is so budgets exported to OpenAI still match; anything that looks like a
 //! clear key is hashed.
-//
+
+#![allow(clippy::doc_markdown)] // product names (LiteLLM, OpenAI) are words
+
 // TODO(#3): a bucket's `num_model_requests` is not kept; the frame has one row per bucket
 // and group, so request counts from OpenAI usage are bucket counts.
 
@@ -141,14 +143,14 @@ fn cost_row(result: &Value, place: &Place<'_>, row: &mut RequestRow) -> Result<(
         .flatten()
         .flatten()
         .ok_or_else(|| place.error("amount.value", "a decimal number", value))?;
-    if let Some(currency) = amount.and_then(|a| a.get("currency")).and_then(value_text) {
-        if !currency.eq_ignore_ascii_case("usd") {
-            return Err(place.error(
-                "amount.currency",
-                "`usd`",
-                amount.and_then(|a| a.get("currency")),
-            ));
-        }
+    if let Some(currency) = amount.and_then(|a| a.get("currency")).and_then(value_text)
+        && !currency.eq_ignore_ascii_case("usd")
+    {
+        return Err(place.error(
+            "amount.currency",
+            "`usd`",
+            amount.and_then(|a| a.get("currency")),
+        ));
     }
     row.call_type = Some(COST_BUCKET.into());
     row.logged_cost = Some(money);

@@ -5,6 +5,8 @@
 //! flattened `metadata.<key>` columns; `_user` is the user). The virtual key is hashed like
 //! any key that is not already a hash. `request` and `response` (the bodies) are never read.
 
+#![allow(clippy::doc_markdown)] // product names (LiteLLM, OpenAI) are words
+
 use anyhow::Result;
 use serde_json::Value;
 
@@ -55,10 +57,10 @@ pub fn row(record: &Record, owners: &Owners<'_>) -> Result<RequestRow> {
     row.semantics = TokenSemantics::OpenAi;
     row.raw.prompt = record.int(names::PROMPT_UNITS)?.unwrap_or(0);
     row.raw.completion = record.int(names::COMPLETION_UNITS)?.unwrap_or(0);
-    if let Some(currency) = record.text(names::COST_CURRENCY) {
-        if !currency.eq_ignore_ascii_case("usd") {
-            return Err(record.error(names::COST_CURRENCY, "`USD`", &currency));
-        }
+    if let Some(currency) = record.text(names::COST_CURRENCY)
+        && !currency.eq_ignore_ascii_case("usd")
+    {
+        return Err(record.error(names::COST_CURRENCY, "`USD`", &currency));
     }
     row.logged_cost = record.money(names::COST_CENTS)?.map(|cents| cents.div_int(100));
     row.status = match record.int(names::IS_SUCCESS)? {
@@ -78,13 +80,13 @@ pub fn row(record: &Record, owners: &Owners<'_>) -> Result<RequestRow> {
         push_map(&mut tags, &map);
     }
     for (column, value) in &record.fields {
-        if let Some(key) = column.strip_prefix("metadata.") {
-            if let Some(text) = value_text(value) {
-                if key == names::USER_KEY {
-                    row.user.get_or_insert(text.clone());
-                }
-                tags.push((crate::enrich::taxonomy::canonical_key(key), text, false));
+        if let Some(key) = column.strip_prefix("metadata.")
+            && let Some(text) = value_text(value)
+        {
+            if key == names::USER_KEY {
+                row.user.get_or_insert(text.clone());
             }
+            tags.push((crate::enrich::taxonomy::canonical_key(key), text, false));
         }
     }
     row.owners = owners.resolve(&tags, row.api_key.as_deref());

@@ -6,6 +6,8 @@
 //! parsed and never reach a reader. Every typed accessor that fails names the file, the line
 //! and the column.
 
+#![allow(clippy::doc_markdown)] // product names (LiteLLM, OpenAI) are words
+
 use std::io::{BufRead, Read};
 use std::sync::Arc;
 
@@ -204,6 +206,7 @@ pub fn value_text(value: &Value) -> Option<String> {
 }
 
 /// A whole number from a JSON value; `Err` holds what was found.
+#[allow(clippy::cast_possible_truncation)] // a whole double below 2^53 converts exactly
 pub fn value_int(value: &Value) -> Result<Option<i64>, String> {
     match value {
         Value::Null => Ok(None),
@@ -271,6 +274,7 @@ pub fn path<'a>(value: &'a Value, keys: &[&str]) -> Option<&'a Value> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -4,6 +4,8 @@
 //! into canonical counts and prices them before [`frame`] builds the columns of
 //! `model::requests` (in `requests::FIXED` order) and one column per owner key.
 
+#![allow(clippy::doc_markdown)] // product names (LiteLLM, OpenAI) are words
+
 use std::hash::Hash;
 use std::sync::Arc;
 
@@ -185,6 +187,7 @@ pub fn frame(rows: &[RequestRow], owner_names: &[String]) -> Result<DataFrame> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
