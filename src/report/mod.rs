@@ -1,3 +1,5 @@
 //! Analyses: pure functions from frames to frames. No files, no network, no clock.
 
+pub mod anomalies;
+pub mod frames;
 pub mod showback;
