@@ -2,4 +2,7 @@
 
 pub mod anomalies;
 pub mod frames;
+pub mod request_rows;
+pub mod retries;
 pub mod showback;
+pub mod wallet;
