@@ -2,6 +2,7 @@
 
 pub mod anomalies;
 pub mod frames;
+pub mod lifecycle;
 pub mod request_rows;
 pub mod retries;
 pub mod showback;
