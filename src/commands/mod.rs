@@ -6,6 +6,7 @@ pub mod lifecycle;
 pub mod load;
 pub mod query;
 pub mod showback;
+pub mod unit_economics;
 
 use anyhow::Result;
 
@@ -20,6 +21,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Query(args) => query::run(&settings, &args),
         Command::Anomalies(args) => anomalies::run(&settings, &args),
         Command::Lifecycle(args) => lifecycle::run(&settings, &args),
+        Command::UnitEconomics(args) => unit_economics::run(&settings, &args),
         Command::Config { command: ConfigCommand::Check } => config_check::run(&settings),
         _ => Err(crate::error::hinted("this command is not built yet", "see the open issues")),
     }

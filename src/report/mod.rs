@@ -6,4 +6,5 @@ pub mod lifecycle;
 pub mod request_rows;
 pub mod retries;
 pub mod showback;
+pub mod unit_economics;
 pub mod wallet;
