@@ -3,6 +3,7 @@
 pub mod anomalies;
 pub mod config_check;
 pub mod lifecycle;
+pub mod locality;
 pub mod load;
 pub mod query;
 pub mod showback;
@@ -21,6 +22,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Query(args) => query::run(&settings, &args),
         Command::Anomalies(args) => anomalies::run(&settings, &args),
         Command::Lifecycle(args) => lifecycle::run(&settings, &args),
+        Command::Locality => locality::run(&settings),
         Command::UnitEconomics(args) => unit_economics::run(&settings, &args),
         Command::Config { command: ConfigCommand::Check } => config_check::run(&settings),
         _ => Err(crate::error::hinted("this command is not built yet", "see the open issues")),

@@ -3,6 +3,7 @@
 pub mod anomalies;
 pub mod frames;
 pub mod lifecycle;
+pub mod locality;
 pub mod request_rows;
 pub mod retries;
 pub mod showback;
