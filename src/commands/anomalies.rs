@@ -39,7 +39,7 @@ pub fn run(settings: &Settings, args: &AnomaliesArgs) -> Result<()> {
     let mut flags: Vec<Flag> = Vec::new();
     if let Some(bill) = &inputs.costs {
         let history = until(bill.clone(), &settings.period);
-        flags.extend(anomalies::spend_anomalies(history, &keys, settings.tz, range, config)?);
+        flags.extend(anomalies::spend_anomalies(&history, &keys, settings.tz, range, config)?);
     }
     let requests = match &inputs.requests {
         Some(requests) => request_rows::read(&requests.frame, &keys, settings.tz)?,
@@ -55,7 +55,10 @@ pub fn run(settings: &Settings, args: &AnomaliesArgs) -> Result<()> {
     flags.extend(retries::hidden_costs(bill, &in_range, &keys)?);
 
     let flagged = flags.iter().filter(|f| f.is_anomaly()).count();
-    tracing::info!("{flagged} anomalies flagged ({} rows with hidden costs)", flags.len() - flagged);
+    tracing::info!(
+        "{flagged} anomalies flagged ({} rows with hidden costs)",
+        flags.len() - flagged
+    );
     let frame = anomalies::flags_frame(&flags)?;
     let spec = TableSpec { totals: Vec::new(), percents: Vec::new() };
     output::emit(&frame, &settings.global, &spec)?;

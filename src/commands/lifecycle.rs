@@ -29,28 +29,20 @@ pub fn run(settings: &Settings, args: &LifecycleArgs) -> Result<()> {
     let keys = inputs.plan.names();
     let as_of = match &args.as_of {
         Some(text) => parse_day(text, "--as-of")?.date_naive(),
-        None => last_day(bill.clone(), settings.tz)?.ok_or_else(|| {
-            hinted("the bill has no dated line", "pass `--as-of YYYY-MM-DD`")
-        })?,
+        None => last_day(bill.clone(), settings.tz)?
+            .ok_or_else(|| hinted("the bill has no dated line", "pass `--as-of YYYY-MM-DD`"))?,
     };
-    let requests = match &inputs.requests {
-        Some(requests) => request_rows::read(&requests.frame, &keys, settings.tz)?,
-        None => {
-            tracing::warn!(
-                "no gateway logs: every billed model and endpoint counts as unused; pass \
-                 `--gateway` to see which ones requests still reach"
-            );
-            Vec::new()
-        }
+    let requests = if let Some(requests) = &inputs.requests {
+        request_rows::read(&requests.frame, &keys, settings.tz)?
+    } else {
+        tracing::warn!(
+            "no gateway logs: every billed model and endpoint counts as unused; pass \
+             `--gateway` to see which ones requests still reach"
+        );
+        Vec::new()
     };
-    let report = lifecycle::lifecycle(
-        bill,
-        &requests,
-        &keys,
-        &settings.config.models,
-        as_of,
-        args.days,
-    )?;
+    let report =
+        lifecycle::lifecycle(bill, &requests, &keys, &settings.config.models, as_of, args.days)?;
     let statuses = frames::strings(&report, columns::STATUS)?;
     let zombies = statuses.iter().flatten().filter(|s| *s == "zombie" || *s == "unrequested");
     tracing::info!(

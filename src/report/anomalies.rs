@@ -191,13 +191,12 @@ pub fn without_commitments(frame: LazyFrame) -> LazyFrame {
     frame.filter(commitment.not())
 }
 
+/// Daily amounts per (group values, currency).
+pub type DailySeries = BTreeMap<(Vec<String>, String), BTreeMap<NaiveDate, Money>>;
+
 /// Daily billed spend series per group (`by` columns, nulls as `__unallocated__`) and
 /// currency, commitments left out.
-pub fn daily_series(
-    frame: LazyFrame,
-    by: &[String],
-    tz: chrono_tz::Tz,
-) -> Result<BTreeMap<(Vec<String>, String), BTreeMap<NaiveDate, Money>>> {
+pub fn daily_series(frame: LazyFrame, by: &[String], tz: chrono_tz::Tz) -> Result<DailySeries> {
     let mut group = vec![frames::day_expr(costs::CHARGE_PERIOD_START, tz)?.alias("__day")];
     group.push(col(costs::BILLING_CURRENCY));
     group.extend(by.iter().map(|k| col(k.as_str())));
@@ -209,7 +208,7 @@ pub fn daily_series(
     let currencies = frames::strings(&daily, costs::BILLING_CURRENCY)?;
     let owners = frames::owners(&daily, by)?;
     let billed = frames::moneys(&daily, costs::BILLED_COST)?;
-    let mut series: BTreeMap<(Vec<String>, String), BTreeMap<NaiveDate, Money>> = BTreeMap::new();
+    let mut series: DailySeries = BTreeMap::new();
     for row in 0..daily.height() {
         let Some(day) = days[row] else { continue };
         let key = (owners[row].clone(), currencies[row].clone().unwrap_or_default());
@@ -221,7 +220,7 @@ pub fn daily_series(
 /// Spend anomalies per owner (`keys`) and per service over `[from, to)`; the frame must
 /// hold the history before `from` too.
 pub fn spend_anomalies(
-    frame: LazyFrame,
+    frame: &LazyFrame,
     keys: &[String],
     tz: chrono_tz::Tz,
     range: (Option<NaiveDate>, Option<NaiveDate>),
@@ -255,6 +254,7 @@ pub fn spend_anomalies(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -270,7 +270,10 @@ mod tests {
     fn cycling_series() -> BTreeMap<NaiveDate, Money> {
         let mut series = BTreeMap::new();
         for n in 1..=30 {
-            series.insert(day(n), Money::from_units([95, 100, 105][((n - 1) % 3) as usize]));
+            series.insert(
+                day(n),
+                Money::from_units([95, 100, 105][usize::try_from((n - 1) % 3).unwrap()]),
+            );
         }
         series.insert(day(32), Money::from_units(102));
         series
@@ -334,7 +337,7 @@ mod tests {
     fn costs_frame(rows: &[(i64, &str, &str, &str, &str)]) -> LazyFrame {
         // (day, service, line item type, charge category, billed)
         let start: Vec<i64> =
-            rows.iter().map(|r| frames::epoch_days(day(r.0)) as i64 * 86_400_000).collect();
+            rows.iter().map(|r| i64::from(frames::epoch_days(day(r.0))) * 86_400_000).collect();
         let billed: Vec<Option<Money>> =
             rows.iter().map(|r| Some(Money::parse(r.4).unwrap())).collect();
         let mut frame = df!(
@@ -359,7 +362,7 @@ mod tests {
             (1..=32).map(|n| (n, "AmazonEC2", "Usage", "usage", "10")).collect();
         rows.push((32, "AmazonEC2", "RIFee", "purchase", "300"));
         let flags = spend_anomalies(
-            costs_frame(&rows),
+            &costs_frame(&rows),
             &["team".to_string()],
             chrono_tz::UTC,
             (Some(day(32)), Some(day(33))),
@@ -375,7 +378,7 @@ mod tests {
             (1..=20).map(|n| (n, "AmazonBedrock", "Usage", "usage", "10")).collect();
         rows.push((21, "AmazonBedrock", "Usage", "usage", "60"));
         let flags = spend_anomalies(
-            costs_frame(&rows),
+            &costs_frame(&rows),
             &["team".to_string()],
             chrono_tz::UTC,
             (None, None),

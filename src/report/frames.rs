@@ -94,12 +94,7 @@ pub fn day_in(instant: DateTime<Utc>, tz: chrono_tz::Tz) -> NaiveDate {
 pub fn day_expr(column: &str, tz: chrono_tz::Tz) -> Result<Expr> {
     let zone = polars::prelude::TimeZone::opt_try_new(Some(tz.name()))?
         .unwrap_or(polars::prelude::TimeZone::UTC);
-    Ok(col(column)
-        .cast(crate::model::instant_dtype())
-        .dt()
-        .convert_time_zone(zone)
-        .dt()
-        .date())
+    Ok(col(column).cast(crate::model::instant_dtype()).dt().convert_time_zone(zone).dt().date())
 }
 
 /// Owner values of every row, one vector per key; null becomes `__unallocated__`.
@@ -155,6 +150,7 @@ pub fn ratio(part: f64, whole: f64) -> Option<f64> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -169,7 +165,13 @@ mod tests {
 
     #[test]
     fn rounds_half_away_from_zero() {
-        assert_eq!(round_places(Money::parse("0.0000025").unwrap(), 6), Money::parse("0.000003").unwrap());
-        assert_eq!(round_places(Money::parse("-0.0000025").unwrap(), 6), Money::parse("-0.000003").unwrap());
+        assert_eq!(
+            round_places(Money::parse("0.0000025").unwrap(), 6),
+            Money::parse("0.000003").unwrap()
+        );
+        assert_eq!(
+            round_places(Money::parse("-0.0000025").unwrap(), 6),
+            Money::parse("-0.000003").unwrap()
+        );
     }
 }

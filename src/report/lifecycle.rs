@@ -1,7 +1,7 @@
 //! Lifecycle: zombie models and idle capacity, and the last day each model was used.
 //!
-//! Bedrock and SageMaker lines of the bill become items: provisioned throughput (usage types
-//! or resources that name provisioned throughput), SageMaker endpoints (`Host:` instance-hour
+//! Bedrock and `SageMaker` lines of the bill become items: provisioned throughput (usage types
+//! or resources that name provisioned throughput), `SageMaker` endpoints (`Host:` instance-hour
 //! usage types), custom-model storage, and on-demand model spend (lines with a `model`, or
 //! token usage types). An item is *used* on a day when a gateway request of that day names
 //! it: the request's model (lower-cased, without a `provider/` or inference-profile prefix,
@@ -208,7 +208,10 @@ fn billed_items(
         lit(crate::settings::midnight(day).timestamp_millis()).cast(crate::model::instant_dtype())
     };
     let service = col(costs::SERVICE_NAME).fill_null(lit(""));
-    let relevant = service.clone().str().contains_literal(lit("Bedrock"))
+    let relevant = service
+        .clone()
+        .str()
+        .contains_literal(lit("Bedrock"))
         .or(service.str().contains_literal(lit("SageMaker")));
     let mut group: Vec<Expr> = [
         costs::SERVICE_NAME,
@@ -306,6 +309,7 @@ fn to_frame(rows: &[Row], keys: &[String]) -> Result<DataFrame> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use chrono::{TimeZone as _, Utc};
@@ -322,7 +326,8 @@ mod tests {
         let mut resource = Vec::new();
         for d in 1..=20 {
             for hour in 0..24 {
-                starts.push(Utc.with_ymd_and_hms(2026, 3, d, hour, 0, 0).unwrap().timestamp_millis());
+                starts
+                    .push(Utc.with_ymd_and_hms(2026, 3, d, hour, 0, 0).unwrap().timestamp_millis());
                 usage.push("USE1-ProvisionedThroughput-ModelUnits");
                 resource.push("arn:aws:bedrock:us-east-1:1:provisioned-model/pt-support");
             }
@@ -341,9 +346,13 @@ mod tests {
             "team" => vec!["support"; count],
         )
         .unwrap();
-        let cost = |i: usize| Some(if i + 1 == count { Money::from_units(7) } else { Money::from_units(20) });
+        let cost = |i: usize| {
+            Some(if i + 1 == count { Money::from_units(7) } else { Money::from_units(20) })
+        };
         frame.with_column(money_column(costs::BILLED_COST, (0..count).map(cost))).unwrap();
-        frame.lazy().with_column(col(costs::CHARGE_PERIOD_START).cast(crate::model::instant_dtype()))
+        frame
+            .lazy()
+            .with_column(col(costs::CHARGE_PERIOD_START).cast(crate::model::instant_dtype()))
     }
 
     fn request(d: u32, model: &str) -> Request {
@@ -354,8 +363,7 @@ mod tests {
     fn provisioned_throughput_without_requests_is_a_zombie() {
         let keys = ["team".to_string()];
         let requests = [request(19, "bedrock/claude3haiku")];
-        let frame =
-            lifecycle(bill(), &requests, &keys, &BTreeMap::new(), day(20), 14).unwrap();
+        let frame = lifecycle(bill(), &requests, &keys, &BTreeMap::new(), day(20), 14).unwrap();
         let status = frame.column(columns::STATUS).unwrap().str().unwrap().get(0).unwrap();
         let kind = frame.column(columns::KIND).unwrap().str().unwrap().get(0).unwrap();
         assert_eq!((kind, status), ("provisioned_throughput", "zombie"));
@@ -376,8 +384,9 @@ mod tests {
     #[test]
     fn model_spend_without_requests_is_unrequested() {
         let keys = ["team".to_string()];
-        let frame = lifecycle(bill(), &[request(2, "gpt-4o")], &keys, &BTreeMap::new(), day(20), 14)
-            .unwrap();
+        let frame =
+            lifecycle(bill(), &[request(2, "gpt-4o")], &keys, &BTreeMap::new(), day(20), 14)
+                .unwrap();
         let statuses: Vec<&str> =
             frame.column(columns::STATUS).unwrap().str().unwrap().iter().flatten().collect();
         // Zombie ($9,600), unrequested Claude Haiku ($7), and the gateway model last used on
@@ -389,7 +398,8 @@ mod tests {
 
     #[test]
     fn request_names_strip_prefixes_and_map() {
-        let map = BTreeMap::from([("anthropic.claude-3-haiku".to_string(), "Claude3Haiku".to_string())]);
+        let map =
+            BTreeMap::from([("anthropic.claude-3-haiku".to_string(), "Claude3Haiku".to_string())]);
         let names = request_names("bedrock/us.anthropic.claude-3-haiku-20240307-v1:0", &map);
         assert!(names.contains(&"anthropic.claude-3-haiku-20240307-v1:0".to_string()));
         assert!(names.contains(&"claude3haiku".to_string()));

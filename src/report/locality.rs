@@ -115,10 +115,14 @@ impl Classifier {
             .iter()
             .map(|p| p.rsplit('/').next().unwrap_or("").to_ascii_lowercase())
             .collect();
-        let prefix = PROFILE_PREFIXES.iter().find(|p| segments.iter().any(|s| s.starts_with(*p)))?;
+        let prefix =
+            PROFILE_PREFIXES.iter().find(|p| segments.iter().any(|s| s.starts_with(*p)))?;
         Some(("cross_region_inference", from(), prefix.trim_end_matches('.').to_string()))
     }
 }
+
+/// A report row's key: kind, owner values, from, to, unit.
+type RowKey = (&'static str, Vec<String>, String, String, String);
 
 /// Sums of one report row.
 #[derive(Debug, Clone, Default)]
@@ -167,8 +171,7 @@ pub fn locality(bill: LazyFrame, keys: &[String]) -> Result<DataFrame> {
     let counts = frames::ints(&lines, "__lines")?;
     let owners = frames::owners(&lines, keys)?;
     let classifier = Classifier::new()?;
-    let mut rows: BTreeMap<(&'static str, Vec<String>, String, String, String), Sums> =
-        BTreeMap::new();
+    let mut rows: BTreeMap<RowKey, Sums> = BTreeMap::new();
     for row in 0..lines.height() {
         let get = |v: &Vec<Option<String>>| v[row].clone().unwrap_or_default();
         let explicit = match (froms[row].clone(), tos[row].clone()) {
@@ -194,12 +197,9 @@ pub fn locality(bill: LazyFrame, keys: &[String]) -> Result<DataFrame> {
 }
 
 /// The report frame.
-fn to_frame(
-    rows: &BTreeMap<(&'static str, Vec<String>, String, String, String), Sums>,
-    keys: &[String],
-) -> Result<DataFrame> {
+fn to_frame(rows: &BTreeMap<RowKey, Sums>, keys: &[String]) -> Result<DataFrame> {
     let entries: Vec<_> = rows.iter().collect();
-    let text = |name: &str, get: &dyn Fn(&(&'static str, Vec<String>, String, String, String)) -> String| {
+    let text = |name: &str, get: &dyn Fn(&RowKey) -> String| {
         Column::new(name.into(), entries.iter().map(|(k, _)| get(k)).collect::<Vec<_>>())
     };
     let mut columns = vec![text("kind", &|k| k.0.to_string())];
@@ -219,6 +219,7 @@ fn to_frame(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -226,9 +227,15 @@ mod tests {
     fn usage_types_give_kind_and_regions() {
         let c = Classifier::new().unwrap();
         let transfer = c.classify("AWSDataTransfer", "USE1-USW2-AWS-Out-Bytes", "us-east-1", &[]);
-        assert_eq!(transfer, Some(("cross_region_transfer", "us-east-1".into(), "us-west-2".into())));
+        assert_eq!(
+            transfer,
+            Some(("cross_region_transfer", "us-east-1".into(), "us-west-2".into()))
+        );
         let inbound = c.classify("AmazonEC2", "EUC1-EU-AWS-In-Bytes", "eu-central-1", &[]);
-        assert_eq!(inbound, Some(("cross_region_transfer", "eu-west-1".into(), "eu-central-1".into())));
+        assert_eq!(
+            inbound,
+            Some(("cross_region_transfer", "eu-west-1".into(), "eu-central-1".into()))
+        );
         let egress = c.classify("AmazonEC2", "APN1-DataTransfer-Out-Bytes", "", &[]);
         assert_eq!(egress, Some(("internet_egress", "ap-northeast-1".into(), "internet".into())));
         let global = c.classify(

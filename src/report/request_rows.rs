@@ -44,7 +44,7 @@ pub struct Request {
 }
 
 impl Request {
-    /// Input, output and cache tokens (reasoning tokens are not added: OpenAI counts them
+    /// Input, output and cache tokens (reasoning tokens are not added: `OpenAI` counts them
     /// inside the output already).
     pub fn tokens(&self) -> i64 {
         self.input_tokens + self.output_tokens + self.cache_read_tokens + self.cache_write_tokens
@@ -111,6 +111,7 @@ pub fn read(frame: &DataFrame, keys: &[String], tz: chrono_tz::Tz) -> Result<Vec
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -6,8 +6,8 @@
 //! loop gives its whole cost, the cost of its failed attempts and their share.
 //!
 //! Hidden costs are money that no request-level view shows, totalled per owner: failed
-//! attempts (from the gateway), vector-store storage (OpenSearch, S3 Vectors, Kendra, or a
-//! usage type that names vectors), fine-tuning (Bedrock customization and training, SageMaker
+//! attempts (from the gateway), vector-store storage (`OpenSearch`, S3 Vectors, Kendra, or a
+//! usage type that names vectors), fine-tuning (Bedrock customization and training, `SageMaker`
 //! training) and custom-model storage or import (Bedrock), from the bill's billed cost.
 
 use std::collections::BTreeMap;
@@ -16,8 +16,8 @@ use anyhow::Result;
 use chrono::NaiveDate;
 use polars::prelude::*;
 
-use crate::money::Money;
 use crate::model::costs;
+use crate::money::Money;
 use crate::report::anomalies::{Flag, kinds};
 use crate::report::frames;
 use crate::report::request_rows::Request;
@@ -156,8 +156,11 @@ pub fn hidden_costs(bill: LazyFrame, requests: &[Request], keys: &[String]) -> R
     let mut totals: BTreeMap<Vec<String>, BTreeMap<String, Money>> = BTreeMap::new();
     for request in requests.iter().filter(|r| r.failed) {
         if let Some(cost) = request.cost.filter(|c| !c.is_zero()) {
-            *totals.entry(request.owners.clone()).or_default().entry("retries".into()).or_default() +=
-                cost;
+            *totals
+                .entry(request.owners.clone())
+                .or_default()
+                .entry("retries".into())
+                .or_default() += cost;
         }
     }
     let mut group: Vec<Expr> = keys.iter().map(|k| col(k.as_str())).collect();
@@ -200,6 +203,7 @@ pub fn hidden_costs(bill: LazyFrame, requests: &[Request], keys: &[String]) -> R
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::enrich::prices::parse_price;
@@ -291,8 +295,14 @@ mod tests {
     #[test]
     fn categories_of_hidden_lines() {
         assert_eq!(hidden_category("AmazonS3Vectors", "USE1-Storage"), Some("vector_store"));
-        assert_eq!(hidden_category("AmazonBedrock", "USE1-Customization-Training"), Some("fine_tuning"));
-        assert_eq!(hidden_category("AmazonSageMaker", "USE1-Train:ml.p4d.24xlarge"), Some("fine_tuning"));
+        assert_eq!(
+            hidden_category("AmazonBedrock", "USE1-Customization-Training"),
+            Some("fine_tuning")
+        );
+        assert_eq!(
+            hidden_category("AmazonSageMaker", "USE1-Train:ml.p4d.24xlarge"),
+            Some("fine_tuning")
+        );
         assert_eq!(hidden_category("AmazonBedrock", "USE1-Claude3Sonnet-input-tokens"), None);
     }
 }

@@ -202,7 +202,8 @@ pub fn unit_economics(
         .filter_map(|(i, c)| c.filter(|c| *c < 0.0).map(|c| (i, c)))
         .collect();
     falls.sort_by(|a, b| a.1.total_cmp(&b.1));
-    let candidates: BTreeSet<usize> = falls.iter().take(GRANT_CANDIDATES).map(|(i, _)| *i).collect();
+    let candidates: BTreeSet<usize> =
+        falls.iter().take(GRANT_CANDIDATES).map(|(i, _)| *i).collect();
 
     let mut flags = Vec::with_capacity(rows.len());
     for (index, (_, n, b)) in rows.iter().enumerate() {
@@ -227,10 +228,14 @@ pub fn unit_economics(
         Column::new(name.into(), rows.iter().map(|(_, n, _)| get(n)).collect::<Vec<u64>>())
     };
     let average = |name: &str, get: &dyn Fn(&Figures) -> Option<Money>| {
-        money_column(name, rows.iter().map(|(_, n, _)| get(n).map(|m| round_places(m, AVERAGE_PLACES))))
+        money_column(
+            name,
+            rows.iter().map(|(_, n, _)| get(n).map(|m| round_places(m, AVERAGE_PLACES))),
+        )
     };
     let moved = |name: &str, get: &dyn Fn(&Figures) -> Option<Money>| {
-        let values: Vec<Option<f64>> = rows.iter().map(|(_, n, b)| change(get(n), get(b))).collect();
+        let values: Vec<Option<f64>> =
+            rows.iter().map(|(_, n, b)| change(get(n), get(b))).collect();
         Column::new(name.into(), values)
     };
     columns.extend([
@@ -273,11 +278,19 @@ pub const CHANGE_COLUMNS: [&str; 5] = [
 ];
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use chrono::TimeZone as _;
 
-    fn request(month: u32, team: &str, trace: &str, user: &str, cost: Option<&str>, tokens: i64) -> Request {
+    fn request(
+        month: u32,
+        team: &str,
+        trace: &str,
+        user: &str,
+        cost: Option<&str>,
+        tokens: i64,
+    ) -> Request {
         Request {
             start: Some(Utc.with_ymd_and_hms(2026, month, 10, 12, 0, 0).unwrap()),
             trace_id: Some(trace.into()),
@@ -290,7 +303,10 @@ mod tests {
     }
 
     fn month(m: u32) -> (DateTime<Utc>, DateTime<Utc>) {
-        (Utc.with_ymd_and_hms(2026, m, 1, 0, 0, 0).unwrap(), Utc.with_ymd_and_hms(2026, m + 1, 1, 0, 0, 0).unwrap())
+        (
+            Utc.with_ymd_and_hms(2026, m, 1, 0, 0, 0).unwrap(),
+            Utc.with_ymd_and_hms(2026, m + 1, 1, 0, 0, 0).unwrap(),
+        )
     }
 
     #[test]
@@ -315,11 +331,16 @@ mod tests {
         .lazy()
         .with_columns([
             col(metrics::DATE).cast(DataType::Date),
-            lit(Series::new("v".into(), ["4", "6"])).cast(crate::model::money_dtype()).alias(metrics::VALUE),
+            lit(Series::new("v".into(), ["4", "6"]))
+                .cast(crate::model::money_dtype())
+                .alias(metrics::VALUE),
         ])
         .collect()
         .unwrap();
-        assert_eq!(frames::dates(&business, metrics::DATE).unwrap()[0].unwrap().to_string(), "2026-03-15");
+        assert_eq!(
+            frames::dates(&business, metrics::DATE).unwrap()[0].unwrap().to_string(),
+            "2026-03-15"
+        );
         let keys = ["team".to_string()];
         let report = unit_economics(&requests, Some(&business), &keys, month(3), month(2)).unwrap();
         let money = |name: &str| frames::moneys(&report, name).unwrap()[0].unwrap().to_string();

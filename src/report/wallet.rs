@@ -255,11 +255,8 @@ fn long_context(today: &[&Request], limit: i64) -> Option<String> {
 /// Share of cost on `model`, `None` without cost.
 fn cost_share(requests: &[&Request], model: &str) -> Option<f64> {
     let total: Money = requests.iter().filter_map(|r| r.cost).sum();
-    let on_model: Money = requests
-        .iter()
-        .filter(|r| r.model.as_deref() == Some(model))
-        .filter_map(|r| r.cost)
-        .sum();
+    let on_model: Money =
+        requests.iter().filter(|r| r.model.as_deref() == Some(model)).filter_map(|r| r.cost).sum();
     ratio_of(on_model, total)
 }
 
@@ -328,6 +325,7 @@ fn cache_bypass(today: &[&Request], history: &[&Request]) -> Option<String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use chrono::{TimeZone as _, Utc};
