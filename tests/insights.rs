@@ -2,6 +2,9 @@
 //! `unit-economics`): each writes its own CUR 1.0 file and configuration into a temporary
 //! folder and runs the binary.
 
+#![allow(clippy::unwrap_used)]
+
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
@@ -23,10 +26,12 @@ fn setup(folder: &Path, lines: &[Line<'_>], config: &str) -> (PathBuf, PathBuf) 
         lines.iter().enumerate()
     {
         let month = &start[..7];
-        text.push_str(&format!(
+        writeln!(
+            text,
             "id{index},INV-1,{month}-01T00:00:00Z,111122223333,{kind},{start}:00:00Z,{product},\
-             {usage},{resource},{amount},{cost},USD,us-east-1,GB,{team},{app}\n"
-        ));
+             {usage},{resource},{amount},{cost},USD,us-east-1,GB,{team},{app}"
+        )
+        .unwrap();
     }
     let cur = folder.join("cur.csv");
     std::fs::write(&cur, text).unwrap();

@@ -135,22 +135,24 @@ pub fn lifecycle(
     let first = window_start.min(month_start);
     let items = billed_items(bill, keys, (first, end), window_start)?;
 
-    let mut last_used: BTreeMap<usize, NaiveDate> = BTreeMap::new();
+    // The last day of each gateway model first, so names are matched once per model.
     let mut gateway_last: BTreeMap<String, NaiveDate> = BTreeMap::new();
-    let mut matched_models: BTreeSet<String> = BTreeSet::new();
     for request in requests {
         let (Some(model), Some(day)) = (request.model.as_deref(), request.day) else { continue };
-        if day >= end {
-            continue;
+        if day < end {
+            let last = gateway_last.entry(model.to_string()).or_insert(day);
+            *last = (*last).max(day);
         }
-        let last = gateway_last.entry(model.to_string()).or_insert(day);
-        *last = (*last).max(day);
+    }
+    let mut last_used: BTreeMap<usize, NaiveDate> = BTreeMap::new();
+    let mut matched_models: BTreeSet<String> = BTreeSet::new();
+    for (model, day) in &gateway_last {
         let names = request_names(model, model_map);
         for (index, item) in items.iter().enumerate() {
             if matches(&names, &item.names) {
-                matched_models.insert(model.to_string());
-                let last = last_used.entry(index).or_insert(day);
-                *last = (*last).max(day);
+                matched_models.insert(model.clone());
+                let last = last_used.entry(index).or_insert(*day);
+                *last = (*last).max(*day);
             }
         }
     }
