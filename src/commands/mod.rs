@@ -1,12 +1,16 @@
 //! One file per command; each reads top to bottom: resolve, read, compute, write.
 
+pub mod anomalies;
 pub mod attribution;
 pub mod chargeback;
 pub mod config_check;
+pub mod lifecycle;
 pub mod load;
+pub mod locality;
 pub mod query;
 pub mod reconcile;
 pub mod showback;
+pub mod unit_economics;
 
 use anyhow::Result;
 
@@ -21,6 +25,10 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Query(args) => query::run(&settings, &args),
         Command::Chargeback(args) => chargeback::run(&settings, &args),
         Command::Reconcile => reconcile::run(&settings),
+        Command::Anomalies(args) => anomalies::run(&settings, &args),
+        Command::Lifecycle(args) => lifecycle::run(&settings, &args),
+        Command::Locality => locality::run(&settings),
+        Command::UnitEconomics(args) => unit_economics::run(&settings, &args),
         Command::Config { command: ConfigCommand::Check } => config_check::run(&settings),
         _ => Err(crate::error::hinted("this command is not built yet", "see the open issues")),
     }

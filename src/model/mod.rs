@@ -35,6 +35,11 @@ pub mod costs {
     /// True when the period is not final (Cost Explorer `Estimated`, blank invoice id).
     pub const PROVISIONAL: &str = "provisional";
 
+    /// Optional: the source region of a data transfer line, when the bill gives it.
+    pub const FROM_REGION_ID: &str = "from_region_id";
+    /// Optional: the destination region of a data transfer line, when the bill gives it.
+    pub const TO_REGION_ID: &str = "to_region_id";
+
     /// The fixed columns, in output order; taxonomy columns follow them.
     pub const FIXED: [&str; 23] = [
         CHARGE_PERIOD_START,
