@@ -149,7 +149,10 @@ pub fn read(
     file: &str,
     plan: &TagPlan,
     builder: &mut CostBuilder,
+    seen: &mut super::SeenRows,
 ) -> Result<ReadStats> {
+    let mut input = std::io::BufReader::new(input);
+    let line_offset = super::crlf_line_offset(&mut input);
     let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(input);
     let header = Header::new(
         reader
@@ -159,6 +162,8 @@ pub fn read(
             .map(str::to_string)
             .collect(),
     );
+    let is_tag = |name: &str| cur1_tag_header(name).is_some();
+    super::check_duplicate_columns(file, &header.names, &is_tag)?;
     let Some(unblended) = header.find(names::UNBLENDED) else {
         return Err(crate::error::hinted(
             format!("`{file}` has no `{}` column", names::UNBLENDED.0),
@@ -173,12 +178,15 @@ pub fn read(
             Ok(false) => break,
             Ok(true) => {}
             Err(error) => {
-                let line = error.position().map_or(0, csv::Position::line);
+                let line = error.position().map_or(0, csv::Position::line) + line_offset;
                 return Err(anyhow::Error::new(error)
                     .context(format!("cannot read `{file}` at line {line}")));
             }
         }
-        let line = record.position().map_or(0, csv::Position::line);
+        let line = record.position().map_or(0, csv::Position::line) + line_offset;
+        if !seen.first_time(&record) {
+            continue;
+        }
         let row = Row { record: &record, header: &header, file, line };
         if SPLIT_CHILD_OPERATIONS.contains(&row.text(names::OPERATION)) {
             stats.split_children += 1;

@@ -46,7 +46,15 @@ pub fn charge_category(value: &str) -> String {
 }
 
 /// Reads one FOCUS CSV stream into `builder`.
-pub fn read(input: impl Read, file: &str, plan: &TagPlan, builder: &mut CostBuilder) -> Result<()> {
+pub fn read(
+    input: impl Read,
+    file: &str,
+    plan: &TagPlan,
+    builder: &mut CostBuilder,
+    seen: &mut super::SeenRows,
+) -> Result<()> {
+    let mut input = std::io::BufReader::new(input);
+    let line_offset = super::crlf_line_offset(&mut input);
     let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(input);
     let headers: Vec<String> = reader
         .headers()
@@ -54,6 +62,7 @@ pub fn read(input: impl Read, file: &str, plan: &TagPlan, builder: &mut CostBuil
         .iter()
         .map(str::to_string)
         .collect();
+    super::check_duplicate_columns(file, &headers, &|_| false)?;
     let index: HashMap<String, usize> =
         headers.iter().enumerate().map(|(i, h)| (h.trim().to_ascii_lowercase(), i)).collect();
     if !index.contains_key(&names::BILLED_COST.to_ascii_lowercase()) {
@@ -65,7 +74,10 @@ pub fn read(input: impl Read, file: &str, plan: &TagPlan, builder: &mut CostBuil
     let has_invoice_column = index.contains_key(&names::INVOICE.to_ascii_lowercase());
     let mut record = csv::StringRecord::new();
     while reader.read_record(&mut record).with_context(|| format!("cannot read `{file}`"))? {
-        let line = record.position().map_or(0, csv::Position::line);
+        let line = record.position().map_or(0, csv::Position::line) + line_offset;
+        if !seen.first_time(&record) {
+            continue;
+        }
         let row = Row { record: &record, index: &index, file, line };
         builder.push(row.to_cost(plan, has_invoice_column)?);
     }

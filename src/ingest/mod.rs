@@ -50,6 +50,77 @@ pub fn open(path: &Path) -> Result<Box<dyn Read + Send>> {
     }
 }
 
+/// Lines the CSV reader under-counts: it places each record of a CRLF file on the line before
+/// its own, so such files need one added. Peeks at the first line without consuming it.
+pub fn crlf_line_offset<R: std::io::Read>(input: &mut BufReader<R>) -> u64 {
+    use std::io::BufRead as _;
+    let Ok(buffer) = input.fill_buf() else { return 0 };
+    match buffer.iter().position(|b| *b == b'\n') {
+        Some(at) if at > 0 && buffer[at - 1] == b'\r' => 1,
+        _ => 0,
+    }
+}
+
+/// Fingerprints of the bill rows read so far, so a row delivered twice (the same file under
+/// two names, a repeated line) counts once. Rows must be identical in every column.
+#[derive(Debug, Default)]
+pub struct SeenRows {
+    fingerprints: std::collections::HashSet<u128>,
+    /// Rows skipped as exact repeats.
+    pub repeats: u64,
+}
+
+impl SeenRows {
+    /// True the first time a record is seen.
+    pub fn first_time(&mut self, record: &csv::StringRecord) -> bool {
+        use std::hash::{Hash as _, Hasher as _};
+        let mut halves = [0u64; 2];
+        for (salt, half) in halves.iter_mut().enumerate() {
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            salt.hash(&mut hasher);
+            for field in record {
+                field.hash(&mut hasher);
+            }
+            *half = hasher.finish();
+        }
+        let fingerprint = (u128::from(halves[0]) << 64) | u128::from(halves[1]);
+        let first = self.fingerprints.insert(fingerprint);
+        if !first {
+            self.repeats += 1;
+        }
+        first
+    }
+}
+
+/// Fails when a column the reader uses appears twice (without regard to case), since either
+/// copy could be the real one.
+pub fn check_duplicate_columns(
+    file: &str,
+    headers: &[String],
+    is_tag: &dyn Fn(&str) -> bool,
+) -> Result<()> {
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for (index, header) in headers.iter().enumerate() {
+        let exact_twice = headers[..index].iter().any(|h| h == header);
+        let key = header.trim().to_ascii_lowercase();
+        if let Some(first) = seen.get(&key) {
+            if exact_twice || !is_tag(header) {
+                return Err(hinted(
+                    format!(
+                        "`{file}` has the column `{header}` twice (columns {} and {})",
+                        first + 1,
+                        index + 1
+                    ),
+                    "fix the export: aispend cannot tell which copy holds the real values",
+                ));
+            }
+        } else {
+            seen.insert(key, index);
+        }
+    }
+    Ok(())
+}
+
 /// True when the file starts with the Parquet magic bytes.
 pub fn is_parquet(path: &Path) -> Result<bool> {
     let mut magic = [0u8; 4];
@@ -137,6 +208,7 @@ pub fn read_costs(sources: &[String], plan: &TagPlan) -> Result<LazyFrame> {
     }
     let mut frames = Vec::with_capacity(files.len());
     let mut split_children = 0;
+    let mut seen = SeenRows::default();
     let bar = crate::logging::progress(files.len() as u64, "reading the bill");
     for file in &files {
         let name = file.display().to_string();
@@ -149,10 +221,12 @@ pub fn read_costs(sources: &[String], plan: &TagPlan) -> Result<LazyFrame> {
                 let mut builder = CostBuilder::new(plan.names(), &name);
                 let input = open(file)?;
                 match csv_format {
-                    CostFormat::FocusCsv => focus_csv::read(input, &name, plan, &mut builder)?,
+                    CostFormat::FocusCsv => {
+                        focus_csv::read(input, &name, plan, &mut builder, &mut seen)?;
+                    }
                     _ => {
-                        split_children +=
-                            cur_csv::read(input, &name, plan, &mut builder)?.split_children
+                        let stats = cur_csv::read(input, &name, plan, &mut builder, &mut seen)?;
+                        split_children += stats.split_children;
                     }
                 }
                 builder.finish()?.lazy()
@@ -161,6 +235,13 @@ pub fn read_costs(sources: &[String], plan: &TagPlan) -> Result<LazyFrame> {
         frames.push(frame);
     }
     bar.finish_and_clear();
+    if seen.repeats > 0 {
+        tracing::warn!(
+            "{} bill rows repeat an earlier row in every column and were counted once; check that \
+             no month was delivered twice under two names",
+            seen.repeats
+        );
+    }
     if split_children > 0 {
         tracing::info!(
             "left out {split_children} split cost allocation child rows (EKSPod-EC2, ECSTask-EC2)"
