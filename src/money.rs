@@ -437,6 +437,17 @@ pub fn largest_remainder(total: Money, weights: &[i128], unit: i128) -> Vec<Mone
     parts
 }
 
+/// `part / whole` as the double nearest to the exact quotient rounded to 10 decimals, so it
+/// prints without binary noise (`0.1875`, not `0.18749999999999997`). Zero when `whole` is 0.
+#[allow(clippy::cast_precision_loss)]
+pub fn ratio(part: Money, whole: Money) -> f64 {
+    if whole.is_zero() {
+        return 0.0;
+    }
+    let scaled = mul_div(part.0, 10_000_000_000, whole.0).0;
+    scaled as f64 / 1e10
+}
+
 /// Rounds each value to cents so that the rounded values sum to the rounded sum.
 ///
 /// Every value is first rounded down to the cent; the cents still missing from the rounded

@@ -66,6 +66,9 @@ pub fn attribute(settings: &Settings, inputs: &Inputs, basis: Basis) -> Result<A
     let frame = filter_period(costs_frame, &settings.period);
     let provisional = provisional_periods(frame.clone())?;
     let units = allocate::inputs::units_from_costs(frame, &keys, basis_column(basis), settings.tz)?;
+    if units.is_empty() {
+        warn_empty_period(settings, costs_frame_periods(inputs)?);
+    }
     let requests = match &inputs.requests {
         Some(found) => Some(requests_in_period(&found.frame, &settings.period)?),
         None => None,
@@ -82,6 +85,25 @@ pub fn attribute(settings: &Settings, inputs: &Inputs, basis: Basis) -> Result<A
     };
     let (allocations, notes) = allocate::allocate(&units, &usage, &config.rules, keys.len());
     Ok(Attributed { keys, units, usage, allocations, notes, provisional, requests })
+}
+
+/// The billing periods the bill covers, for the empty-period warning.
+fn costs_frame_periods(inputs: &Inputs) -> Result<Vec<String>> {
+    let Some(frame) = inputs.costs.clone() else { return Ok(Vec::new()) };
+    let found = frame
+        .select([col(costs::BILLING_PERIOD)])
+        .unique(None, UniqueKeepStrategy::First)
+        .collect()?;
+    let mut periods: Vec<String> =
+        found.column(costs::BILLING_PERIOD)?.str()?.iter().flatten().map(str::to_string).collect();
+    periods.sort();
+    Ok(periods)
+}
+
+/// Says that the period has no line item, and which periods the bill covers.
+pub fn warn_empty_period(settings: &Settings, periods: Vec<String>) {
+    let covered = if periods.is_empty() { "nothing".to_string() } else { periods.join(", ") };
+    tracing::warn!("the bill has no line item in {}; it covers {covered}", settings.period.label());
 }
 
 /// Billing periods with a line whose invoice id is blank.
@@ -108,8 +130,9 @@ pub fn warn_notes(notes: &AllocationNotes) {
     }
     if !notes.unallocated.is_zero() {
         tracing::warn!(
-            "{} could not be attributed and went to `{UNALLOCATED}`; tag the resources, add a fallback in \
-             `[taxonomy.fallbacks]`, or a rule in `[[rules]]`",
+            "{} (billing currency) could not be attributed by tags, gateway share or rules and went \
+             to `{UNALLOCATED}`; tag the resources, add a fallback in `[taxonomy.fallbacks]`, or a \
+             rule in `[[rules]]`",
             notes.unallocated.cents_string()
         );
     }

@@ -31,6 +31,12 @@ pub fn run(settings: &Settings, args: &ShowbackArgs) -> Result<()> {
     let (tagged, coverage) =
         showback::showback(showback::filter_period(frame, &settings.period), &keys)?;
     report_coverage(settings, &coverage);
+    let allocating = inputs.requests.is_some() || !settings.config.rules.is_empty();
+    if tagged.height() == 0 && !allocating {
+        let periods = showback::periods(inputs.costs.clone())?;
+        crate::commands::attribution::warn_empty_period(settings, periods);
+    }
+    warn_unknown_keys(settings, &keys, &coverage);
     let report = if inputs.requests.is_some() || !settings.config.rules.is_empty() {
         allocated(settings, &inputs, &keys)?
     } else {
@@ -86,6 +92,24 @@ fn allocated(
     owners::frame(&sums, &activity, keys)
 }
 
+/// A `--by` key that is not a taxonomy key and that no line carries is likely a typo.
+fn warn_unknown_keys(settings: &Settings, keys: &[String], coverage: &Coverage) {
+    let taxonomy: Vec<String> =
+        settings.config.taxonomy.keys.iter().map(|k| canonical_key(k)).collect();
+    for key in keys {
+        let known = taxonomy.contains(key) || costs::FIXED.contains(&key.as_str());
+        let carried =
+            coverage.by_key.iter().any(|((k, _), (tagged, _, _))| k == key && !tagged.is_zero());
+        if !known && !carried {
+            tracing::warn!(
+                "no line item carries a `{key}` tag, so every line is `{UNALLOCATED}`; the taxonomy keys \
+                 are {}",
+                taxonomy.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+            );
+        }
+    }
+}
+
 /// Coverage on stderr, and a warning with its remedy for untagged cost and conflicts.
 pub fn report_coverage(settings: &Settings, coverage: &Coverage) {
     for ((key, currency), (tagged, total, untagged)) in &coverage.by_key {
@@ -112,7 +136,8 @@ pub fn report_coverage(settings: &Settings, coverage: &Coverage) {
     if coverage.conflicts > 0 {
         tracing::warn!(
             "{} line items carry conflicting owner tags; the first by precedence was kept and \
-             each line counted once (see `aispend query` on `tag_conflicts`)",
+             each line counted once; list them with `aispend query \"SELECT * FROM costs WHERE \
+             tag_conflicts > 0\"`",
             coverage.conflicts
         );
     }

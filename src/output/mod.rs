@@ -69,6 +69,12 @@ pub fn render(frame: &DataFrame, format: Format, spec: &TableSpec) -> Result<Vec
 /// Renders and writes a frame where the flags say: `--out` (file or S3) or stdout.
 pub fn emit(frame: &DataFrame, global: &GlobalArgs, spec: &TableSpec) -> Result<()> {
     let format = choose_format(global, global.out.as_deref());
+    if format == Format::Parquet && global.out.is_none() && std::io::stdout().is_terminal() {
+        return Err(crate::error::hinted(
+            "will not write Parquet to a terminal",
+            "add `--out FILE.parquet`, or pipe the output into a file",
+        ));
+    }
     let bytes = render(frame, format, spec)?;
     match global.out.as_deref() {
         Some(target) => write_target(target, &bytes),
@@ -107,8 +113,23 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut temporary = tempfile::NamedTempFile::new_in(folder)
         .with_context(|| format!("cannot write in `{}`", folder.display()))?;
     temporary.write_all(bytes)?;
+    set_shareable(temporary.as_file())?;
     temporary.as_file().sync_all()?;
     temporary.persist(path).with_context(|| format!("cannot write `{}`", path.display()))?;
+    Ok(())
+}
+
+/// Reports are for sharing: read for everyone, as a plain file would be (the temporary file
+/// starts private).
+#[cfg(unix)]
+fn set_shareable(file: &std::fs::File) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    file.set_permissions(std::fs::Permissions::from_mode(0o644))?;
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn set_shareable(_file: &std::fs::File) -> Result<()> {
     Ok(())
 }
 

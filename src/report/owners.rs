@@ -90,7 +90,7 @@ pub fn frame(sums: &Sums, activity: &Activity, keys: &[String]) -> Result<DataFr
         &(Money, Money, u64),
     )| {
         let total = totals[&(period.clone(), currency.clone())];
-        (!total.is_zero()).then(|| effective.to_f64_lossy() / total.to_f64_lossy())
+        (!total.is_zero()).then(|| crate::money::ratio(*effective, total))
     };
     let gateway =
         |((period, owner, _), _): &(&(String, Vec<String>, String), &(Money, Money, u64))| {

@@ -17,6 +17,8 @@ use crate::money::Money;
 
 /// Relative variance under which the two sides agree.
 const TOLERANCE: f64 = 0.01;
+/// Share of the invoice above which the gap is more than pricing differences explain.
+const BYPASS: f64 = 0.15;
 
 /// The gateway's side of one (day, model).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -59,6 +61,8 @@ impl Row {
             "no bill line: model not mapped in `[models]`, or the bill is not delivered yet"
         } else if ratio.abs() <= TOLERANCE {
             "matches"
+        } else if ratio > BYPASS {
+            "missing logs or traffic that bypassed the gateway: the bill is far above the estimate"
         } else if self.gateway.unpriced_requests > 0 {
             "unpriced model: the gateway could not estimate some requests"
         } else if self.gateway.cache_tokens > 0 {

@@ -146,6 +146,19 @@ pub fn coverage(frame: LazyFrame, keys: &[String]) -> Result<Coverage> {
     Ok(result)
 }
 
+/// The billing periods of a `costs` frame, sorted.
+pub fn periods(frame: Option<LazyFrame>) -> Result<Vec<String>> {
+    let Some(frame) = frame else { return Ok(Vec::new()) };
+    let found = frame
+        .select([col(costs::BILLING_PERIOD)])
+        .unique(None, UniqueKeepStrategy::First)
+        .collect()?;
+    let mut periods: Vec<String> =
+        found.column(costs::BILLING_PERIOD)?.str()?.iter().flatten().map(str::to_string).collect();
+    periods.sort();
+    Ok(periods)
+}
+
 /// Builds a one-column money frame (used by tests and other reports).
 pub fn money_frame(name: &str, values: &[Money]) -> Result<DataFrame> {
     Ok(DataFrame::new_infer_height(vec![money_column(name, values.iter().copied().map(Some))])?)
