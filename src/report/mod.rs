@@ -1,5 +1,6 @@
 //! Analyses: pure functions from frames to frames. No files, no network, no clock.
 
+pub mod budget_export;
 pub mod budgets;
 pub mod ledger;
 pub mod showback;
