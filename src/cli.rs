@@ -219,9 +219,16 @@ pub enum WhatifCommand {
         /// Only requests of this owner (`key=value`, repeat).
         #[arg(long, value_name = "KEY=VALUE")]
         scope: Vec<String>,
+        /// The high estimate's output tokens on the new model, as a multiple of the old.
+        #[arg(long, default_value_t = 1.3, value_name = "FACTOR")]
+        output_factor: f64,
     },
     /// Replay the month: past an owner's hard limit, non-critical requests go to the cheaper model.
-    RouteAtHardLimit,
+    RouteAtHardLimit {
+        /// The high estimate's output tokens on the new model, as a multiple of the old.
+        #[arg(long, default_value_t = 1.3, value_name = "FACTOR")]
+        output_factor: f64,
+    },
     /// Exact repeats served from a cache, and provider prompt caching.
     Cache {
         /// Seconds a cached answer lives.

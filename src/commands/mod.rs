@@ -1,9 +1,11 @@
 //! One file per command; each reads top to bottom: resolve, read, compute, write.
 
+pub mod budgets;
 pub mod config_check;
 pub mod load;
 pub mod query;
 pub mod showback;
+pub mod whatif;
 
 use anyhow::Result;
 
@@ -17,6 +19,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Showback(args) => showback::run(&settings, &args),
         Command::Query(args) => query::run(&settings, &args),
         Command::Config { command: ConfigCommand::Check } => config_check::run(&settings),
+        Command::Budgets { command } => budgets::run(&settings, &command),
+        Command::Whatif { command } => whatif::run(&settings, &command),
         _ => Err(crate::error::hinted("this command is not built yet", "see the open issues")),
     }
 }

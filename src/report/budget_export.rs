@@ -10,12 +10,14 @@
 //!   at 100%, percentages of `limit`, to the budget's subscribers (SNS topic ARNs, else e-mail
 //!   addresses). AWS compares with `GREATER_THAN`; aispend's own status uses "reached when
 //!   greater than or equal".
-//! - **LiteLLM**: a team, key, user or tag budget per scope with `max_budget` (the hard
+//! - **`LiteLLM`**: a team, key, user or tag budget per scope with `max_budget` (the hard
 //!   limit), `soft_budget` and `budget_duration` (`30d` or `1d`); `throttle` becomes the
 //!   entry's `rpm_limit`, `route` a router fallback, `cache` the proxy's response cache.
 //! - **Portkey**: usage-limit policies (`credit_limit` the hard limit, `alert_threshold` the
 //!   soft limit, monthly reset) and rate-limit policies for `throttle`. Portkey resets only
 //!   monthly or weekly, so daily budgets are left out.
+
+use std::fmt::Write as _;
 
 use anyhow::{Result, bail};
 use serde_json::{Value, json};
@@ -226,7 +228,7 @@ pub fn aws_json(budgets: &[AwsBudget], account_id: &str) -> Value {
 }
 
 /// Terraform `aws_budgets_budget` resources.
-pub fn terraform(budgets: &[AwsBudget]) -> String {
+pub fn terraform(budgets: &[AwsBudget]) -> Result<String> {
     let quote = |text: &str| {
         let escaped = text.replace('\\', "\\\\").replace('"', "\\\"").replace("${", "$${");
         format!("\"{escaped}\"")
@@ -237,14 +239,14 @@ pub fn terraform(budgets: &[AwsBudget]) -> String {
     let mut text = String::new();
     for budget in budgets {
         let resource = crate::enrich::taxonomy::canonical_key(&budget.name);
-        text.push_str(&format!("resource \"aws_budgets_budget\" \"{resource}\" {{\n"));
-        text.push_str(&format!("  name         = {}\n", quote(&budget.name)));
-        text.push_str("  budget_type  = \"COST\"\n");
-        text.push_str(&format!("  limit_amount = {}\n", quote(&amount_text(budget.limit))));
-        text.push_str("  limit_unit   = \"USD\"\n");
-        text.push_str(&format!("  time_unit    = {}\n", quote(budget.time_unit)));
-        text.push_str("\n  cost_filter {\n    name   = \"TagKeyValue\"\n");
-        text.push_str(&format!("    values = {}\n  }}\n", list(vec![&budget.tag_filter])));
+        writeln!(text, "resource \"aws_budgets_budget\" \"{resource}\" {{")?;
+        writeln!(text, "  name         = {}", quote(&budget.name))?;
+        writeln!(text, "  budget_type  = \"COST\"")?;
+        writeln!(text, "  limit_amount = {}", quote(&amount_text(budget.limit)))?;
+        writeln!(text, "  limit_unit   = \"USD\"")?;
+        writeln!(text, "  time_unit    = {}", quote(budget.time_unit))?;
+        writeln!(text, "\n  cost_filter {{\n    name   = \"TagKeyValue\"")?;
+        writeln!(text, "    values = {}\n  }}", list(vec![&budget.tag_filter]))?;
         for notification in &budget.notifications {
             let of = |kind: SubscriberKind| {
                 notification
@@ -254,27 +256,19 @@ pub fn terraform(budgets: &[AwsBudget]) -> String {
                     .map(|s| s.address.as_str())
                     .collect::<Vec<_>>()
             };
-            text.push_str("\n  notification {\n");
-            text.push_str("    comparison_operator        = \"GREATER_THAN\"\n");
-            text.push_str(&format!("    threshold                  = {}\n", notification.percent));
-            text.push_str("    threshold_type             = \"PERCENTAGE\"\n");
-            text.push_str(&format!(
-                "    notification_type          = {}\n",
-                quote(notification.kind.aws())
-            ));
-            text.push_str(&format!(
-                "    subscriber_email_addresses = {}\n",
-                list(of(SubscriberKind::Email))
-            ));
-            text.push_str(&format!(
-                "    subscriber_sns_topic_arns  = {}\n",
-                list(of(SubscriberKind::Sns))
-            ));
-            text.push_str("  }\n");
+            writeln!(text, "\n  notification {{")?;
+            writeln!(text, "    comparison_operator        = \"GREATER_THAN\"")?;
+            writeln!(text, "    threshold                  = {}", notification.percent)?;
+            writeln!(text, "    threshold_type             = \"PERCENTAGE\"")?;
+            writeln!(text, "    notification_type          = {}", quote(notification.kind.aws()))?;
+            let emails = list(of(SubscriberKind::Email));
+            writeln!(text, "    subscriber_email_addresses = {emails}")?;
+            writeln!(text, "    subscriber_sns_topic_arns  = {}", list(of(SubscriberKind::Sns)))?;
+            writeln!(text, "  }}")?;
         }
-        text.push_str("}\n\n");
+        writeln!(text, "}}\n")?;
     }
-    text
+    Ok(text)
 }
 
 /// A dollar amount as a JSON number for gateway APIs (they take floats), at cents.
@@ -287,8 +281,8 @@ fn dollars(amount: Money) -> Value {
         .map_or(Value::Null, Value::Number)
 }
 
-/// LiteLLM budgets: `teams`, `keys`, `users`, `tags`, `router_settings` and
-/// `litellm_settings`, each ready for the proxy's management API or `config.yaml`.
+/// `LiteLLM` budgets: `teams`, `keys`, `users`, `tags`, `router_settings` and
+/// `litellm_settings`, each ready for the proxy's management API or its `config.yaml`.
 pub fn litellm(config: &Config) -> Result<(Value, Vec<String>)> {
     let mut sections: [(&str, Vec<Value>); 4] =
         [("teams", vec![]), ("keys", vec![]), ("users", vec![]), ("tags", vec![])];
@@ -420,6 +414,7 @@ fn conditions_key(key: &str) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -468,7 +463,7 @@ mod tests {
     #[test]
     fn terraform_has_filter_and_escapes_nothing_needlessly() {
         let (budgets, _) = aws_budgets(&config(SALES)).unwrap();
-        let text = terraform(&budgets);
+        let text = terraform(&budgets).unwrap();
         assert!(text.contains("resource \"aws_budgets_budget\" \"dept_sales_monthly\""), "{text}");
         assert!(text.contains("values = [\"user:dept$sales\"]"), "{text}");
         assert_eq!(text.matches("notification {").count(), 4);

@@ -320,6 +320,7 @@ pub fn within(rows: &[RequestRow], start: DateTime<Utc>, end: DateTime<Utc>) -> 
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

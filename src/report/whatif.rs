@@ -106,6 +106,13 @@ pub fn route(
     outcome
 }
 
+/// True when the request's `app` is one of `[critical] apps` (never routed).
+pub fn is_critical(row: &RequestRow, critical_apps: &[String]) -> bool {
+    row.owners
+        .get(APP_KEY)
+        .is_some_and(|app| critical_apps.iter().any(|c| c.trim().eq_ignore_ascii_case(app.trim())))
+}
+
 /// A budget's period replayed with routing at its hard limit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HardLimitReplay {
@@ -161,10 +168,8 @@ pub fn route_at_hard_limit(
             period_start = Some(start);
             spent = Money::ZERO;
         }
-        let critical = row.owners.get(APP_KEY).is_some_and(|app| {
-            critical_apps.iter().any(|c| c.trim().eq_ignore_ascii_case(app.trim()))
-        });
-        let routed = spent >= budget.hard() && row.model == *from && !critical;
+        let routed =
+            spent >= budget.hard() && row.model == *from && !is_critical(row, critical_apps);
         let Some(cost) = row.cost else {
             replay.unpriced += 1;
             continue;
@@ -313,6 +318,7 @@ pub fn throttle(rows: &[RequestRow], rpm: u32) -> Vec<ThrottleOutcome> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::config::Config;

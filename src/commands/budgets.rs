@@ -1,0 +1,392 @@
+//! `aispend budgets status|export|apply`: where each budget stands, the definitions that
+//! enforce it, and applying them to AWS Budgets.
+//!
+//! `status` is as of the end of `--as-of DAY`, else the end of `--month` (or now, when the
+//! month is still running), else now. Invoice spend per owner and day comes from the bill's
+//! own owner tags for now.
+// TODO(#3): take invoice spend per owner and day from the allocation (gateway share and
+// shared-cost rules) once it merges, instead of the bill's tags alone.
+
+use anyhow::Result;
+use chrono::{DateTime, Datelike as _, Duration, NaiveDate, Utc};
+use polars::prelude::*;
+
+use crate::aws::budgets as aws;
+use crate::cli::BudgetsCommand;
+use crate::commands::load::Inputs;
+use crate::error::{PolicyFailure, hinted};
+use crate::ingest::builder::money_column;
+use crate::model::{allocations, costs};
+use crate::money::Money;
+use crate::output::{self, TableSpec};
+use crate::report::budget_export;
+use crate::report::budgets::{self, BudgetStatus, SpendSource, State};
+use crate::report::ledger::{self, OverridePrices, Scope};
+use crate::settings::{Period, Settings, midnight, parse_day};
+
+/// Runs a `budgets` subcommand.
+pub fn run(settings: &Settings, command: &BudgetsCommand) -> Result<()> {
+    if settings.config.budgets.is_empty() {
+        return Err(hinted(
+            "the configuration has no budgets",
+            "add a `[[budgets]]` table with `name`, `scope` and `limit` to `aispend.toml`",
+        ));
+    }
+    match command {
+        BudgetsCommand::Status { as_of, fail_on } => {
+            status(settings, as_of.as_deref(), fail_on.as_deref())
+        }
+        BudgetsCommand::Export { target, account_id } => {
+            export(settings, target, account_id.as_deref())
+        }
+        BudgetsCommand::Apply { account_id, dry_run, endpoint_url } => {
+            apply(settings, account_id.as_deref(), *dry_run, endpoint_url.as_deref())
+        }
+    }
+}
+
+/// `budgets status`.
+fn status(settings: &Settings, as_of: Option<&str>, fail_on: Option<&str>) -> Result<()> {
+    let fail_at = match fail_on {
+        None => None,
+        Some("soft") => Some(State::Soft),
+        Some("hard") => Some(State::Hard),
+        Some(other) => {
+            return Err(hinted(
+                format!("`--fail-on {other}` is not a limit"),
+                "use `soft` or `hard`",
+            ));
+        }
+    };
+    let now = resolve_now(&settings.period, as_of, Utc::now())?;
+    let inputs = Inputs::load(settings, &[])?;
+    let keys = inputs.plan.names();
+    let rows = match &inputs.requests {
+        Some(requests) => Some(ledger::request_rows(&requests.frame, &keys)?),
+        None => None,
+    };
+    let invoice = match &inputs.costs {
+        Some(frame) => Some(invoice_by_owner_day(frame.clone(), &keys, now)?),
+        None => None,
+    };
+    let pricer = OverridePrices::from_config(&settings.config)?;
+
+    let mut statuses = Vec::new();
+    for budget in &settings.config.budgets {
+        let scope = Scope::of_budget(budget, &settings.config)?;
+        let (source, points, unpriced) = match (&invoice, &rows) {
+            (Some(invoice), _) if !scope.needs_gateway() => {
+                (SpendSource::Invoice, budgets::invoice_points(invoice, &scope)?, 0)
+            }
+            (_, Some(rows)) => {
+                let (points, unpriced) = budgets::gateway_points(rows, &scope);
+                (SpendSource::Gateway, points, unpriced)
+            }
+            _ => {
+                return Err(hinted(
+                    format!("budget `{}` has no spend to read", budget.name),
+                    "give gateway logs (`--gateway`) or, for taxonomy scopes, a bill (`--cur`, \
+                     `--focus`)",
+                ));
+            }
+        };
+        let mut status = budgets::evaluate(budget, &scope, source, &points, now);
+        status.unpriced_requests = unpriced;
+        if let Some(metrics) = &inputs.metrics {
+            status.value = budgets::value_status(budget, &scope, metrics, &status)?;
+        }
+        let scope_rows: Vec<ledger::RequestRow> = rows
+            .iter()
+            .flatten()
+            .filter(|r| scope.matches(r) && status.period.start <= r.at && r.at < now)
+            .cloned()
+            .collect();
+        status.recommendation = budgets::recommend(
+            budget,
+            &status,
+            &scope_rows,
+            &settings.config.critical.apps,
+            &pricer,
+        );
+        warn_about(&status);
+        statuses.push(status);
+    }
+
+    let frame = status_frame(&statuses)?;
+    let spec = TableSpec { totals: Vec::new(), percents: vec!["spend_share".into()] };
+    output::emit(&frame, &settings.global, &spec)?;
+    policy_result(&statuses, fail_at)
+}
+
+/// "Now" for the status: the end of `--as-of`, else the end of the period or the clock.
+fn resolve_now(
+    period: &Period,
+    as_of: Option<&str>,
+    clock: DateTime<Utc>,
+) -> Result<DateTime<Utc>> {
+    let Some(day) = as_of else {
+        return Ok(period.bounds().map_or(clock, |(_, end)| end.min(clock)));
+    };
+    let now = parse_day(day, "--as-of")? + Duration::days(1);
+    if let Some((start, end)) = period.bounds()
+        && (now <= start || now > end)
+    {
+        return Err(hinted(
+            format!("`--as-of {day}` is outside the period `{}`", period.label()),
+            "pick a day within `--month`, or leave `--month` out",
+        ));
+    }
+    Ok(now)
+}
+
+/// Billed cost per UTC day and owner from the bill's owner columns, from the first day of the
+/// month before "now" (so both monthly and daily periods are covered) up to "now".
+fn invoice_by_owner_day(
+    frame: LazyFrame,
+    keys: &[String],
+    now: DateTime<Utc>,
+) -> Result<DataFrame> {
+    let last = (now - Duration::milliseconds(1)).date_naive();
+    let first = NaiveDate::from_ymd_opt(last.year(), last.month(), 1).unwrap_or(last);
+    let at = |instant: DateTime<Utc>| {
+        lit(instant.timestamp_millis()).cast(crate::model::instant_dtype())
+    };
+    let start = col(costs::CHARGE_PERIOD_START);
+    let mut group = vec![start.clone().dt().date().alias(budgets::DAY)];
+    group.extend(keys.iter().map(|k| col(k.as_str())));
+    Ok(frame
+        .filter(start.clone().gt_eq(at(midnight(first))).and(start.lt(at(now))))
+        .group_by(group)
+        .agg([col(costs::BILLED_COST).sum().alias(allocations::AMOUNT)])
+        .collect()?)
+}
+
+/// Soft and hard states and forecast notifications on stderr.
+fn warn_about(status: &BudgetStatus) {
+    if status.state != State::Ok {
+        tracing::warn!(
+            "budget `{}` is past its {} limit: {} spent of {}",
+            status.name,
+            status.state.label(),
+            status.spend.cents_string(),
+            status.limit.cents_string()
+        );
+    }
+    if status.forecast_over {
+        tracing::warn!(
+            "budget `{}` is forecast to reach {} of {} by the end of {}",
+            status.name,
+            status.forecast_run_rate.cents_string(),
+            status.limit.cents_string(),
+            status.period.label
+        );
+    }
+    if status.unpriced_requests > 0 {
+        tracing::warn!(
+            "budget `{}`: {} requests have neither a price nor a logged cost and are not in \
+             its spend; add their models to `[[prices.override]]`",
+            status.name,
+            status.unpriced_requests
+        );
+    }
+}
+
+/// Exit 1 when some budget is at or past the limit asked for.
+fn policy_result(statuses: &[BudgetStatus], fail_at: Option<State>) -> Result<()> {
+    let Some(fail_at) = fail_at else { return Ok(()) };
+    let failing: Vec<String> = statuses
+        .iter()
+        .filter(|s| s.state >= fail_at)
+        .map(|s| format!("`{}` ({})", s.name, s.state.label()))
+        .collect();
+    if failing.is_empty() {
+        return Ok(());
+    }
+    Err(PolicyFailure(format!(
+        "{} past the {} limit: {}",
+        if failing.len() == 1 { "1 budget is" } else { "budgets are" },
+        fail_at.label(),
+        failing.join(", ")
+    ))
+    .into())
+}
+
+/// The value part of a status.
+fn value(s: &BudgetStatus) -> Option<&budgets::ValueStatus> {
+    s.value.as_ref()
+}
+
+/// The recommendation of a status.
+fn action(s: &BudgetStatus) -> Option<&budgets::Recommendation> {
+    s.recommendation.as_ref()
+}
+
+/// The status table.
+fn status_frame(statuses: &[BudgetStatus]) -> Result<DataFrame> {
+    let text = |get: &dyn Fn(&BudgetStatus) -> Option<String>| -> Vec<Option<String>> {
+        statuses.iter().map(get).collect()
+    };
+    let money = |name: &str, get: &dyn Fn(&BudgetStatus) -> Option<Money>| {
+        money_column(name, statuses.iter().map(get))
+    };
+    let day = |d: Option<NaiveDate>| d.map(|d| d.to_string());
+    let ladder = |s: &BudgetStatus| {
+        let rungs: Vec<String> = s
+            .thresholds
+            .iter()
+            .map(|t| format!("{}%: {}", t.percent, day(t.reached_on).unwrap_or("-".into())))
+            .collect();
+        Some(rungs.join("; "))
+    };
+    let share: Vec<Option<f64>> =
+        statuses.iter().map(|s| Some(s.spend.to_f64_lossy() / s.limit.to_f64_lossy())).collect();
+    let columns = vec![
+        Column::new("budget".into(), text(&|s| Some(s.name.clone()))),
+        Column::new("scope".into(), text(&|s| Some(s.scope.clone()))),
+        Column::new("period".into(), text(&|s| Some(s.period.label.clone()))),
+        Column::new(
+            "as_of".into(),
+            text(&|s| Some(s.as_of.format("%Y-%m-%dT%H:%M:%SZ").to_string())),
+        ),
+        Column::new("source".into(), text(&|s| Some(s.source.label().into()))),
+        money("limit", &|s| Some(s.limit)),
+        money("soft_limit", &|s| Some(s.soft_limit)),
+        money("hard_limit", &|s| Some(s.hard_limit)),
+        money("spend", &|s| Some(s.spend)),
+        Column::new("spend_share".into(), share),
+        Column::new("thresholds_reached".into(), text(&ladder)),
+        Column::new("soft_reached_on".into(), text(&|s| day(s.soft_reached_on))),
+        Column::new("hard_reached_on".into(), text(&|s| day(s.hard_reached_on))),
+        Column::new("state".into(), text(&|s| Some(s.state.label().into()))),
+        money("forecast_run_rate", &|s| Some(s.forecast_run_rate)),
+        money("forecast_recent", &|s| Some(s.forecast_recent)),
+        Column::new(
+            "forecast_notification".into(),
+            statuses.iter().map(|s| s.forecast_over).collect::<Vec<bool>>(),
+        ),
+        Column::new("value_metric".into(), text(&|s| value(s).map(|v| v.metric.clone()))),
+        money("value", &|s| value(s).map(|v| v.value)),
+        money("value_target", &|s| value(s).map(|v| v.target)),
+        money("cost_per_value", &|s| value(s).and_then(|v| v.cost_per_unit)),
+        money("target_cost_per_value", &|s| value(s).and_then(|v| v.target_cost_per_unit)),
+        Column::new(
+            "action".into(),
+            text(&|s| Some(action(s).map_or("none".into(), |a| a.action.clone()))),
+        ),
+        Column::new("action_effect".into(), text(&|s| action(s).map(|a| a.effect.clone()))),
+        money("estimated_saving", &|s| action(s).and_then(|a| a.saving)),
+        Column::new(
+            "unpriced_requests".into(),
+            statuses.iter().map(|s| s.unpriced_requests).collect::<Vec<u64>>(),
+        ),
+    ];
+    Ok(DataFrame::new_infer_height(columns)?)
+}
+
+/// `budgets export --target aws|terraform|litellm|portkey`.
+fn export(settings: &Settings, target: &str, account_id: Option<&str>) -> Result<()> {
+    let config = &settings.config;
+    let (mut bytes, warnings) = match target {
+        "aws" | "terraform" => {
+            let (budgets, warnings) = budget_export::aws_budgets(config)?;
+            let bytes = if target == "aws" {
+                let account = account_id.unwrap_or_else(|| {
+                    tracing::warn!(
+                        "no `--account-id`: the JSON carries the placeholder `ACCOUNT_ID`"
+                    );
+                    "ACCOUNT_ID"
+                });
+                serde_json::to_vec_pretty(&budget_export::aws_json(&budgets, account))?
+            } else {
+                budget_export::terraform(&budgets)?.into_bytes()
+            };
+            (bytes, warnings)
+        }
+        "litellm" | "portkey" => {
+            let (document, warnings) = if target == "litellm" {
+                budget_export::litellm(config)?
+            } else {
+                budget_export::portkey(config)?
+            };
+            (serde_json::to_vec_pretty(&document)?, warnings)
+        }
+        other => {
+            return Err(hinted(
+                format!("`--target {other}` is not a budget target"),
+                "use `aws`, `terraform`, `litellm` or `portkey`",
+            ));
+        }
+    };
+    for warning in warnings {
+        tracing::warn!("{warning}");
+    }
+    if !bytes.ends_with(b"\n") {
+        bytes.push(b'\n');
+    }
+    match settings.global.out.as_deref() {
+        Some(target) => output::write_target(target, &bytes),
+        None => output::write_stdout(&bytes),
+    }
+}
+
+/// `budgets apply [--dry-run]`.
+fn apply(
+    settings: &Settings,
+    account_id: Option<&str>,
+    dry_run: bool,
+    endpoint_url: Option<&str>,
+) -> Result<()> {
+    let account = account_id.map(str::to_string).or_else(|| std::env::var("AWS_ACCOUNT_ID").ok());
+    let Some(account) = account else {
+        return Err(hinted(
+            "`budgets apply` needs the AWS account id",
+            "pass `--account-id 123456789012` or set `AWS_ACCOUNT_ID`",
+        ));
+    };
+    let (wanted, warnings) = budget_export::aws_budgets(&settings.config)?;
+    for warning in warnings {
+        tracing::warn!("{warning}");
+    }
+    let api = aws::SdkBudgets::connect(endpoint_url)?;
+    let changes = aws::plan(&api, &account, &wanted)?;
+    if !dry_run {
+        aws::apply(&api, &account, &changes)?;
+    }
+    let state = if dry_run { "planned" } else { "done" };
+    let described: Vec<(String, &str, String)> =
+        changes.iter().map(aws::Change::describe).collect();
+    let frame = DataFrame::new_infer_height(vec![
+        Column::new("budget".into(), described.iter().map(|d| d.0.clone()).collect::<Vec<_>>()),
+        Column::new("change".into(), described.iter().map(|d| d.1).collect::<Vec<_>>()),
+        Column::new("detail".into(), described.iter().map(|d| d.2.clone()).collect::<Vec<_>>()),
+        Column::new(
+            "status".into(),
+            described
+                .iter()
+                .map(|d| if d.1 == "unchanged" { "unchanged" } else { state })
+                .collect::<Vec<_>>(),
+        ),
+    ])?;
+    output::emit(&frame, &settings.global, &TableSpec::default())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn as_of_is_the_end_of_the_day_and_stays_in_the_month() {
+        let month = Period::month("2026-11").unwrap();
+        let clock: DateTime<Utc> = "2027-01-01T00:00:00Z".parse().unwrap();
+        let now = resolve_now(&month, Some("2026-11-20"), clock).unwrap();
+        assert_eq!(now.to_rfc3339(), "2026-11-21T00:00:00+00:00");
+        assert_eq!(
+            resolve_now(&month, None, clock).unwrap().to_rfc3339(),
+            "2026-12-01T00:00:00+00:00"
+        );
+        assert!(resolve_now(&month, Some("2026-12-02"), clock).is_err());
+        let running: DateTime<Utc> = "2026-11-05T12:00:00Z".parse().unwrap();
+        assert_eq!(resolve_now(&month, None, running).unwrap(), running);
+    }
+}
