@@ -194,7 +194,7 @@ pub fn apply(api: &dyn BudgetsApi, account: &str, changes: &[Change]) -> Result<
         }
         .with_context(|| {
             let (name, kind, _) = change.describe();
-            format!("cannot {kind} for the budget `{name}`")
+            format!("`{kind}` failed for the budget `{name}`")
         })?;
     }
     Ok(())

@@ -263,7 +263,7 @@ pub fn request_rows(frame: &DataFrame, owner_keys: &[String]) -> Result<Vec<Requ
     let users = text(requests::USER)?;
     let hashes = text(requests::PROMPT_HASH)?;
     let hits = match frame.column(requests::CACHE_HIT) {
-        Ok(column) => Some(column.cast(&DataType::Boolean)?.bool()?.clone()),
+        Ok(column) => Some(cache_hits(column)?),
         Err(_) => None,
     };
     let counts = [
@@ -314,6 +314,18 @@ pub fn request_rows(frame: &DataFrame, owner_keys: &[String]) -> Result<Vec<Requ
     Ok(rows)
 }
 
+/// The `cache_hit` column as booleans; gateways that log text (`"True"`) are read too.
+fn cache_hits(column: &Column) -> Result<BooleanChunked> {
+    if column.dtype() == &DataType::String {
+        let text = column.str()?;
+        return Ok(text
+            .iter()
+            .map(|v| v.map(|v| v.trim().eq_ignore_ascii_case("true")))
+            .collect());
+    }
+    Ok(column.cast(&DataType::Boolean)?.bool()?.clone())
+}
+
 /// Keeps the rows in `[start, end)`.
 pub fn within(rows: &[RequestRow], start: DateTime<Utc>, end: DateTime<Utc>) -> Vec<RequestRow> {
     rows.iter().filter(|r| start <= r.at && r.at < end).cloned().collect()
@@ -362,6 +374,7 @@ mod tests {
             requests::MODEL => ["m", "m"],
             requests::INPUT_TOKENS => [10i64, 20],
             "dept" => ["sales", "ops"],
+            requests::CACHE_HIT => ["True", "False"],
         )
         .unwrap();
         let mut frame = frame;
@@ -381,5 +394,6 @@ mod tests {
         assert_eq!(rows[0].owners["dept"], "ops");
         assert_eq!(rows[1].cost, Some(Money::from_units(1)));
         assert_eq!(rows[1].input_tokens, 10);
+        assert!(rows[1].cache_hit && !rows[0].cache_hit);
     }
 }
