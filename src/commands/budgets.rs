@@ -20,8 +20,9 @@ use crate::model::{allocations, costs};
 use crate::money::Money;
 use crate::output::{self, TableSpec};
 use crate::report::budget_export;
-use crate::report::budgets::{self, BudgetStatus, SpendSource, State};
-use crate::report::ledger::{self, OverridePrices, Scope};
+use crate::report::budget_run::{self, BudgetInputs};
+use crate::report::budgets::{self, BudgetStatus, State};
+use crate::report::ledger::{self, OverridePrices};
 use crate::settings::{Period, Settings, midnight, parse_day};
 
 /// Runs a `budgets` subcommand.
@@ -70,46 +71,17 @@ fn status(settings: &Settings, as_of: Option<&str>, fail_on: Option<&str>) -> Re
         None => None,
     };
     let pricer = OverridePrices::from_config(&settings.config)?;
-
-    let mut statuses = Vec::new();
-    for budget in &settings.config.budgets {
-        let scope = Scope::of_budget(budget, &settings.config)?;
-        let (source, points, unpriced) = match (&invoice, &rows) {
-            (Some(invoice), _) if !scope.needs_gateway() => {
-                (SpendSource::Invoice, budgets::invoice_points(invoice, &scope)?, 0)
-            }
-            (_, Some(rows)) => {
-                let (points, unpriced) = budgets::gateway_points(rows, &scope);
-                (SpendSource::Gateway, points, unpriced)
-            }
-            _ => {
-                return Err(hinted(
-                    format!("budget `{}` has no spend to read", budget.name),
-                    "give gateway logs (`--gateway`) or, for taxonomy scopes, a bill (`--cur`, \
-                     `--focus`)",
-                ));
-            }
-        };
-        let mut status = budgets::evaluate(budget, &scope, source, &points, now);
-        status.unpriced_requests = unpriced;
-        if let Some(metrics) = &inputs.metrics {
-            status.value = budgets::value_status(budget, &scope, metrics, &status)?;
-        }
-        let scope_rows: Vec<ledger::RequestRow> = rows
-            .iter()
-            .flatten()
-            .filter(|r| scope.matches(r) && status.period.start <= r.at && r.at < now)
-            .cloned()
-            .collect();
-        status.recommendation = budgets::recommend(
-            budget,
-            &status,
-            &scope_rows,
-            &settings.config.critical.apps,
-            &pricer,
-        );
-        warn_about(&status);
-        statuses.push(status);
+    let budget_inputs = BudgetInputs {
+        requests: rows.as_deref(),
+        invoice: invoice.as_ref(),
+        metrics: inputs.metrics.as_ref(),
+    };
+    let statuses = budget_run::statuses(&settings.config, budget_inputs, now, &pricer)?;
+    for status in &statuses {
+        warn_about(status);
+    }
+    if inputs.metrics.is_none() && settings.config.budgets.iter().any(|b| b.value.is_some()) {
+        tracing::info!("no business metrics given: cost per unit of value is left empty");
     }
 
     let frame = status_frame(&statuses)?;

@@ -15,7 +15,9 @@ use crate::error::hinted;
 use crate::ingest::builder::money_column;
 use crate::money::Money;
 use crate::output::{self, TableSpec};
-use crate::report::ledger::{self, OverridePrices, RequestRow, SCOPE_API_KEY, SCOPE_USER, Scope};
+use crate::report::ledger::{
+    self, OverridePrices, RequestPricer, RequestRow, SCOPE_API_KEY, SCOPE_USER, Scope,
+};
 use crate::report::whatif;
 use crate::settings::Settings;
 
@@ -23,12 +25,23 @@ use crate::settings::Settings;
 pub fn run(settings: &Settings, command: &WhatifCommand) -> Result<()> {
     let rows = period_rows(settings)?;
     let pricer = OverridePrices::from_config(&settings.config)?;
-    let frame = match command {
+    let frame = scenario(command, rows, settings, &pricer)?;
+    output::emit(&frame, &settings.global, &TableSpec::default())
+}
+
+/// The table of one scenario over the period's requests.
+fn scenario(
+    command: &WhatifCommand,
+    rows: Vec<RequestRow>,
+    settings: &Settings,
+    pricer: &dyn RequestPricer,
+) -> Result<DataFrame> {
+    Ok(match command {
         WhatifCommand::Route { from, to, scope, output_factor } => {
             let scope = parse_scope(scope, settings)?;
             let factor = per_mille(*output_factor)?;
             let rows: Vec<RequestRow> = rows.into_iter().filter(|r| scope.matches(r)).collect();
-            let outcome = whatif::route(&rows, from, to, factor, &pricer);
+            let outcome = whatif::route(&rows, from, to, factor, pricer);
             route_frame(from, to, &scope, &outcome, *output_factor)?
         }
         WhatifCommand::RouteAtHardLimit { output_factor } => {
@@ -38,7 +51,7 @@ pub fn run(settings: &Settings, command: &WhatifCommand) -> Result<()> {
                 let scope = Scope::of_budget(budget, &settings.config)?;
                 let critical = &settings.config.critical.apps;
                 replays.extend(whatif::route_at_hard_limit(
-                    &rows, budget, &scope, critical, factor, &pricer,
+                    &rows, budget, &scope, critical, factor, pricer,
                 ));
             }
             if replays.is_empty() {
@@ -60,7 +73,7 @@ pub fn run(settings: &Settings, command: &WhatifCommand) -> Result<()> {
             let exact = whatif::exact_repeat_cache(&rows, Duration::seconds(seconds));
             #[allow(clippy::cast_possible_truncation)]
             let basis_points = (prompt_cache_hit_rate * 10_000.0).round() as i64;
-            let prompt = whatif::prompt_cache(&rows, basis_points, &pricer);
+            let prompt = whatif::prompt_cache(&rows, basis_points, pricer);
             cache_frame(&exact, &prompt, *ttl, *prompt_cache_hit_rate)?
         }
         WhatifCommand::Throttle { rpm } => {
@@ -70,9 +83,7 @@ pub fn run(settings: &Settings, command: &WhatifCommand) -> Result<()> {
             );
             throttle_frame(&whatif::throttle(&rows, *rpm))?
         }
-    };
-    let spec = TableSpec::default();
-    output::emit(&frame, &settings.global, &spec)
+    })
 }
 
 /// The gateway requests of the period, in time order.
@@ -260,6 +271,72 @@ fn throttle_frame(outcomes: &[whatif::ThrottleOutcome]) -> Result<DataFrame> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    fn settings(config: &str) -> Settings {
+        use clap::Parser as _;
+        let cli = crate::cli::Cli::parse_from(["aispend", "query", "x"]);
+        let config = crate::config::Config::parse(config).unwrap();
+        Settings {
+            global: cli.global,
+            config,
+            period: crate::settings::Period::All,
+            tz: chrono_tz::UTC,
+        }
+    }
+
+    #[test]
+    fn route_table_states_the_assumption_and_the_hand_worked_range() {
+        // Same prices and requests as `report::whatif`'s hand-worked route test:
+        // current 0.0315, on small 0.00135 (low) to 0.00162 (high, output × 1.3).
+        let settings = settings(
+            "[[prices.override]]\nmodel = \"big\"\ninput = \"3 per 1M\"\noutput = \"15 per 1M\"\n\
+             [[prices.override]]\nmodel = \"small\"\ninput = \"0.15 per 1M\"\n\
+             output = \"0.6 per 1M\"\n",
+        );
+        let pricer = OverridePrices::from_config(&settings.config).unwrap();
+        let row = |input: i64, output: i64, cost: &str, dept: &str| RequestRow {
+            at: "2026-11-01T10:00:00Z".parse().unwrap(),
+            model: "big".into(),
+            input_tokens: input,
+            output_tokens: output,
+            cost: Some(Money::parse(cost).unwrap()),
+            owners: [("dept".to_string(), dept.to_string())].into(),
+            ..RequestRow::default()
+        };
+        let rows = vec![
+            row(1000, 500, "0.0105", "sales"),
+            row(2000, 1000, "0.021", "sales"),
+            row(9000, 9000, "9", "ops"),
+        ];
+        let command = WhatifCommand::Route {
+            from: "big".into(),
+            to: "small".into(),
+            scope: vec!["dept=Sales".into()],
+            output_factor: 1.3,
+        };
+        let frame = scenario(&command, rows, &settings, &pricer).unwrap();
+        let csv = String::from_utf8(
+            output::render(&frame, crate::cli::Format::Csv, &TableSpec::default()).unwrap(),
+        )
+        .unwrap();
+        let values: Vec<&str> = csv.lines().nth(1).unwrap().split(',').collect();
+        assert_eq!(
+            values[..10],
+            [
+                "big",
+                "small",
+                "dept=sales",
+                "2",
+                "0",
+                "0.0315",
+                "0.00135",
+                "0.00162",
+                "0.02988",
+                "0.03015"
+            ]
+        );
+        assert!(csv.contains("high multiplies them by 1.3"), "{csv}");
+    }
 
     #[test]
     fn factor_is_read_per_mille_and_printed_plainly() {

@@ -26,12 +26,11 @@ use anyhow::Result;
 use chrono::{DateTime, Datelike as _, Duration, NaiveDate, TimeZone as _, Utc};
 use polars::prelude::*;
 
-use crate::config::{BudgetConfig, HardLimitAction};
+use crate::config::BudgetConfig;
 use crate::ingest::builder::money_values;
 use crate::model::{allocations, metrics};
 use crate::money::Money;
-use crate::report::ledger::{RequestPricer, RequestRow, Scope};
-use crate::report::whatif;
+use crate::report::ledger::{RequestRow, Scope};
 
 /// Day column of the owner-and-day invoice frame (`date`, owner keys, `amount`).
 pub const DAY: &str = metrics::DATE;
@@ -359,86 +358,6 @@ pub fn value_status(
         target_cost_per_unit: per(status.limit, target.target),
     }))
 }
-
-/// Output factor of the route estimate behind a recommendation (see `whatif`), per mille.
-pub const ROUTE_OUTPUT_FACTOR_PER_MILLE: i64 = 1300;
-
-/// The action to take for a budget past its soft limit or forecast over its limit, with its
-/// effect estimated on the period's requests of the scope (`rows`, already cut to the scope
-/// and `[period start, now)`). `None` while the budget is on track.
-pub fn recommend(
-    budget: &BudgetConfig,
-    status: &BudgetStatus,
-    rows: &[RequestRow],
-    critical_apps: &[String],
-    pricer: &dyn RequestPricer,
-) -> Option<Recommendation> {
-    if status.state == State::Ok && !status.forecast_over {
-        return None;
-    }
-    let Some(action) = &budget.action else {
-        return Some(Recommendation {
-            action: "review".into(),
-            effect: "no action is set for the hard limit; add `action` to the budget".into(),
-            saving: None,
-        });
-    };
-    let no_logs = rows.is_empty();
-    let (name, effect, saving) = match action {
-        HardLimitAction::Throttle { rpm } => {
-            let outcomes = whatif::throttle(rows, *rpm);
-            let delayed: u64 = outcomes.iter().map(|o| o.delayed).sum();
-            let held: Money = outcomes.iter().map(|o| o.delayed_spend).sum();
-            let effect = format!(
-                "{delayed} of {} requests this period went over {rpm} per minute per key; \
-                 {} of spend would have been delayed",
-                rows.len(),
-                held.cents_string()
-            );
-            (format!("throttle {rpm} rpm"), effect, Some(held))
-        }
-        HardLimitAction::Route { from, to } => {
-            let movable: Vec<RequestRow> =
-                rows.iter().filter(|r| !whatif::is_critical(r, critical_apps)).cloned().collect();
-            let outcome = whatif::route(&movable, from, to, ROUTE_OUTPUT_FACTOR_PER_MILLE, pricer);
-            let effect = format!(
-                "{} non-critical requests of `{from}` this period cost {}; on `{to}` they \
-                 would have saved {} to {} (output tokens kept, or 1.3 times as many); \
-                 {} unpriced",
-                outcome.requests - outcome.unpriced,
-                outcome.current.cents_string(),
-                outcome.saving_low().cents_string(),
-                outcome.saving_high().cents_string(),
-                outcome.unpriced
-            );
-            (format!("route {from} -> {to}"), effect, Some(outcome.saving_low()))
-        }
-        HardLimitAction::Cache { ttl_seconds } => {
-            let ttl = ttl_seconds.unwrap_or(DEFAULT_CACHE_TTL_SECONDS);
-            let seconds = i64::try_from(ttl).unwrap_or(i64::MAX);
-            let outcome = whatif::exact_repeat_cache(rows, Duration::seconds(seconds));
-            let effect = format!(
-                "{} exact repeats within {ttl} s this period would have come from a cache, \
-                 saving {}",
-                outcome.affected,
-                outcome.saving().cents_string()
-            );
-            (format!("cache {ttl} s"), effect, Some(outcome.saving()))
-        }
-    };
-    Some(if no_logs {
-        Recommendation {
-            action: name,
-            effect: "no gateway logs for this scope: effect not estimated".into(),
-            saving: None,
-        }
-    } else {
-        Recommendation { action: name, effect, saving }
-    })
-}
-
-/// TTL of a `cache` action without `ttl_seconds`.
-pub const DEFAULT_CACHE_TTL_SECONDS: u64 = 3600;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]

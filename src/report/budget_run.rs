@@ -1,0 +1,219 @@
+//! Every budget of a run: its spend source, its status, its value and the action to take.
+//!
+//! Pure: request rows, the invoice per owner and day, the metrics frame, the run's "now"
+//! and a pricer in; one [`BudgetStatus`] per `[[budgets]]` entry out. A scope with an API key
+//! or user is spent by the gateway; a taxonomy scope by the invoice when one is given, else
+//! by the gateway (see `report::budgets`). A recommendation's effect is estimated on the
+//! scope's requests of the period so far, with the same functions as `aispend whatif`.
+
+use anyhow::Result;
+use chrono::{DateTime, Duration, Utc};
+use polars::prelude::DataFrame;
+
+use crate::config::{BudgetConfig, Config, HardLimitAction};
+use crate::error::Hinted;
+use crate::money::Money;
+use crate::report::budgets::{self, BudgetStatus, Recommendation, SpendSource, State};
+use crate::report::ledger::{RequestPricer, RequestRow, Scope};
+use crate::report::whatif;
+
+/// What a budget run reads.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BudgetInputs<'a> {
+    /// Gateway requests, in time order.
+    pub requests: Option<&'a [RequestRow]>,
+    /// Invoice per owner and day: `date`, owner keys, `amount`.
+    pub invoice: Option<&'a DataFrame>,
+    /// Business metrics: `date`, owner keys, `metric`, `value`.
+    pub metrics: Option<&'a DataFrame>,
+}
+
+/// The status of every budget of the configuration as of `now`.
+pub fn statuses(
+    config: &Config,
+    inputs: BudgetInputs<'_>,
+    now: DateTime<Utc>,
+    pricer: &dyn RequestPricer,
+) -> Result<Vec<BudgetStatus>> {
+    let mut result = Vec::new();
+    for budget in &config.budgets {
+        let scope = Scope::of_budget(budget, config)?;
+        let (source, points, unpriced) = match (inputs.invoice, inputs.requests) {
+            (Some(invoice), _) if !scope.needs_gateway() => {
+                (SpendSource::Invoice, budgets::invoice_points(invoice, &scope)?, 0)
+            }
+            (_, Some(rows)) => {
+                let (points, unpriced) = budgets::gateway_points(rows, &scope);
+                (SpendSource::Gateway, points, unpriced)
+            }
+            _ => {
+                return Err(Hinted {
+                    message: format!("budget `{}` has no spend to read", budget.name),
+                    hint: "give gateway logs (`--gateway`) or, for taxonomy scopes, a bill \
+                           (`--cur`, `--focus`)"
+                        .into(),
+                }
+                .into());
+            }
+        };
+        let mut status = budgets::evaluate(budget, &scope, source, &points, now);
+        status.unpriced_requests = unpriced;
+        if let Some(metrics) = inputs.metrics {
+            status.value = budgets::value_status(budget, &scope, metrics, &status)?;
+        }
+        let scope_rows: Vec<RequestRow> = inputs
+            .requests
+            .unwrap_or_default()
+            .iter()
+            .filter(|r| scope.matches(r) && status.period.start <= r.at && r.at < now)
+            .cloned()
+            .collect();
+        status.recommendation =
+            recommend(budget, &status, &scope_rows, &config.critical.apps, pricer);
+        result.push(status);
+    }
+    Ok(result)
+}
+
+/// Output factor of the route estimate behind a recommendation (see `whatif`), per mille.
+pub const ROUTE_OUTPUT_FACTOR_PER_MILLE: i64 = 1300;
+
+/// The action to take for a budget past its soft limit or forecast over its limit, with its
+/// effect estimated on the period's requests of the scope (`rows`, already cut to the scope
+/// and `[period start, now)`). `None` while the budget is on track.
+pub fn recommend(
+    budget: &BudgetConfig,
+    status: &BudgetStatus,
+    rows: &[RequestRow],
+    critical_apps: &[String],
+    pricer: &dyn RequestPricer,
+) -> Option<Recommendation> {
+    if status.state == State::Ok && !status.forecast_over {
+        return None;
+    }
+    let Some(action) = &budget.action else {
+        return Some(Recommendation {
+            action: "review".into(),
+            effect: "no action is set for the hard limit; add `action` to the budget".into(),
+            saving: None,
+        });
+    };
+    let no_logs = rows.is_empty();
+    let (name, effect, saving) = match action {
+        HardLimitAction::Throttle { rpm } => {
+            let outcomes = whatif::throttle(rows, *rpm);
+            let delayed: u64 = outcomes.iter().map(|o| o.delayed).sum();
+            let held: Money = outcomes.iter().map(|o| o.delayed_spend).sum();
+            let effect = format!(
+                "{delayed} of {} requests this period went over {rpm} per minute per key; \
+                 {} of spend would have been delayed",
+                rows.len(),
+                held.cents_string()
+            );
+            (format!("throttle {rpm} rpm"), effect, Some(held))
+        }
+        HardLimitAction::Route { from, to } => {
+            let movable: Vec<RequestRow> =
+                rows.iter().filter(|r| !whatif::is_critical(r, critical_apps)).cloned().collect();
+            let outcome = whatif::route(&movable, from, to, ROUTE_OUTPUT_FACTOR_PER_MILLE, pricer);
+            let effect = format!(
+                "{} non-critical requests of `{from}` this period cost {}; on `{to}` they \
+                 would have saved {} to {} (output tokens kept, or 1.3 times as many); \
+                 {} unpriced",
+                outcome.requests - outcome.unpriced,
+                outcome.current.cents_string(),
+                outcome.saving_low().cents_string(),
+                outcome.saving_high().cents_string(),
+                outcome.unpriced
+            );
+            (format!("route {from} -> {to}"), effect, Some(outcome.saving_low()))
+        }
+        HardLimitAction::Cache { ttl_seconds } => {
+            let ttl = ttl_seconds.unwrap_or(DEFAULT_CACHE_TTL_SECONDS);
+            let seconds = i64::try_from(ttl).unwrap_or(i64::MAX);
+            let outcome = whatif::exact_repeat_cache(rows, Duration::seconds(seconds));
+            let effect = format!(
+                "{} exact repeats within {ttl} s this period would have come from a cache, \
+                 saving {}",
+                outcome.affected,
+                outcome.saving().cents_string()
+            );
+            (format!("cache {ttl} s"), effect, Some(outcome.saving()))
+        }
+    };
+    Some(if no_logs {
+        Recommendation {
+            action: name,
+            effect: "no gateway logs for this scope: effect not estimated".into(),
+            saving: None,
+        }
+    } else {
+        Recommendation { action: name, effect, saving }
+    })
+}
+
+/// TTL of a `cache` action without `ttl_seconds`.
+pub const DEFAULT_CACHE_TTL_SECONDS: u64 = 3600;
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::report::ledger::{OverridePrices, sha256_hex};
+
+    fn request(at: &str, key: &str, cost: Option<&str>) -> RequestRow {
+        RequestRow {
+            at: at.parse().unwrap(),
+            api_key: Some(sha256_hex(key)),
+            model: "big".into(),
+            cost: cost.map(|c| Money::parse(c).unwrap()),
+            ..RequestRow::default()
+        }
+    }
+
+    #[test]
+    fn daily_key_budget_from_gateway_logs_with_throttle_effect() {
+        // $10 a day for `sk-1` (logged hashed). Yesterday's $3 does not count. Today: $2 at
+        // 01:00, then $4, $0.50 and $0.50 within the minute 11:00, and one unpriced request:
+        // $7 by 12:00, so 70% is reached today and the run rate is 7 / 12 h × 24 h = $14.
+        // At 2 rpm the third request of 11:00 ($0.50) would have been delayed. `sk-2` is
+        // another key.
+        let config = Config::parse(
+            "[[budgets]]\nname = \"bot\"\nscope = { api_key = \"sk-1\" }\nlimit = 10\n\
+             period = \"daily\"\naction = { kind = \"throttle\", rpm = 2 }\n",
+        )
+        .unwrap();
+        let rows = [
+            request("2026-11-04T18:00:00Z", "sk-1", Some("3")),
+            request("2026-11-05T01:00:00Z", "sk-1", Some("2")),
+            request("2026-11-05T11:00:10Z", "sk-1", Some("4")),
+            request("2026-11-05T11:00:20Z", "sk-1", Some("0.5")),
+            request("2026-11-05T11:00:30Z", "sk-1", Some("0.5")),
+            request("2026-11-05T11:30:00Z", "sk-1", None),
+            request("2026-11-05T11:40:00Z", "sk-2", Some("50")),
+        ];
+        let inputs = BudgetInputs { requests: Some(&rows), ..BudgetInputs::default() };
+        let now = "2026-11-05T12:00:00Z".parse().unwrap();
+        let result = statuses(&config, inputs, now, &OverridePrices::default()).unwrap();
+        let status = &result[0];
+        assert_eq!(status.source, SpendSource::Gateway);
+        assert_eq!(status.spend, Money::from_units(7));
+        assert_eq!(status.unpriced_requests, 1);
+        assert_eq!(status.forecast_run_rate, Money::from_units(14));
+        assert_eq!(status.thresholds[0].reached_on, chrono::NaiveDate::from_ymd_opt(2026, 11, 5));
+        let action = status.recommendation.as_ref().unwrap();
+        assert_eq!(action.action, "throttle 2 rpm");
+        assert_eq!(action.saving, Some(Money::parse("0.5").unwrap()));
+    }
+
+    #[test]
+    fn key_budget_without_gateway_logs_is_an_error_with_a_hint() {
+        let config =
+            Config::parse("[[budgets]]\nname = \"k\"\nscope = { user = \"ann\" }\nlimit = 1\n")
+                .unwrap();
+        let now = "2026-11-05T12:00:00Z".parse().unwrap();
+        let error = statuses(&config, BudgetInputs::default(), now, &OverridePrices::default())
+            .unwrap_err();
+        assert!(error.to_string().contains("`k` has no spend"), "{error}");
+    }
+}
