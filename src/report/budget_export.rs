@@ -100,6 +100,17 @@ pub fn aws_budgets(config: &Config) -> Result<(Vec<AwsBudget>, Vec<String>)> {
             continue;
         };
         check_name(&budget.name)?;
+        if budgets.iter().any(|b: &AwsBudget| b.name == budget.name) {
+            bail!("two budgets are named `{}`; AWS Budgets needs unique names", budget.name);
+        }
+        if budget.thresholds.len() + 1 > MAX_NOTIFICATIONS {
+            bail!(
+                "budget `{}` has {} thresholds; AWS Budgets takes {MAX_NOTIFICATIONS} \
+                 notifications, one of them the forecast",
+                budget.name,
+                budget.thresholds.len()
+            );
+        }
         let subscribers = subscribers(budget)?;
         if subscribers.is_empty() {
             warnings.push(format!(
@@ -133,6 +144,11 @@ pub fn aws_budgets(config: &Config) -> Result<(Vec<AwsBudget>, Vec<String>)> {
     }
     Ok((budgets, warnings))
 }
+
+/// Notifications per AWS budget.
+const MAX_NOTIFICATIONS: usize = 10;
+/// E-mail subscribers per AWS notification.
+const MAX_EMAILS: usize = 10;
 
 /// AWS budget names: at most 100 characters, no `:` or `\`.
 fn check_name(name: &str) -> Result<()> {
@@ -169,6 +185,9 @@ fn subscribers(budget: &BudgetConfig) -> Result<Vec<Subscriber>> {
     result.sort();
     if result.iter().filter(|s| s.kind == SubscriberKind::Sns).count() > 1 {
         bail!("budget `{}`: AWS Budgets takes at most one SNS topic", budget.name);
+    }
+    if result.iter().filter(|s| s.kind == SubscriberKind::Email).count() > MAX_EMAILS {
+        bail!("budget `{}`: AWS Budgets takes at most {MAX_EMAILS} e-mail addresses", budget.name);
     }
     Ok(result)
 }
@@ -238,7 +257,10 @@ pub fn terraform(budgets: &[AwsBudget]) -> Result<String> {
     };
     let mut text = String::new();
     for budget in budgets {
-        let resource = crate::enrich::taxonomy::canonical_key(&budget.name);
+        let mut resource = crate::enrich::taxonomy::canonical_key(&budget.name);
+        if !resource.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
+            resource.insert_str(0, "budget_");
+        }
         writeln!(text, "resource \"aws_budgets_budget\" \"{resource}\" {{")?;
         writeln!(text, "  name         = {}", quote(&budget.name))?;
         writeln!(text, "  budget_type  = \"COST\"")?;

@@ -318,10 +318,7 @@ pub fn request_rows(frame: &DataFrame, owner_keys: &[String]) -> Result<Vec<Requ
 fn cache_hits(column: &Column) -> Result<BooleanChunked> {
     if column.dtype() == &DataType::String {
         let text = column.str()?;
-        return Ok(text
-            .iter()
-            .map(|v| v.map(|v| v.trim().eq_ignore_ascii_case("true")))
-            .collect());
+        return Ok(text.iter().map(|v| v.map(|v| v.trim().eq_ignore_ascii_case("true"))).collect());
     }
     Ok(column.cast(&DataType::Boolean)?.bool()?.clone())
 }
