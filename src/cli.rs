@@ -185,6 +185,9 @@ pub enum BudgetsCommand {
         /// Exit 1 when a budget is past its `soft` or `hard` limit.
         #[arg(long, value_name = "LIMIT")]
         fail_on: Option<String>,
+        /// One row per budget and day (spend and running total) instead of the summary.
+        #[arg(long)]
+        daily: bool,
     },
     /// Budget definitions for AWS, Terraform, LiteLLM or Portkey.
     Export {

@@ -210,3 +210,24 @@ fn apply_against_moto_is_idempotent() {
     let second = run(&[]);
     assert_eq!(second, format!("budget,change,detail,status\n{name},unchanged,,unchanged\n"));
 }
+
+#[test]
+fn daily_rows_run_up_to_the_as_of_day() {
+    let folder = tempfile::tempdir().unwrap();
+    let cur = pilot_bill(folder.path());
+    let config = write_config(folder.path(), PILOT);
+    let output = aispend()
+        .args(["--config", &config, "--cur", &cur, "--month", "2026-11", "--format", "csv"])
+        .args(["budgets", "status", "--as-of", "2026-11-03", "--daily"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    // $70 a day: running totals 70, 140, 210 (3.5%, 7%, 10.5% of $2,000).
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "budget,scope,period,day,spend,cumulative_spend,spend_share\n\
+         pilot,dept=sales,2026-11,2026-11-01,70.00,70.00,0.035\n\
+         pilot,dept=sales,2026-11,2026-11-02,70.00,140.00,0.07\n\
+         pilot,dept=sales,2026-11,2026-11-03,70.00,210.00,0.105\n"
+    );
+}

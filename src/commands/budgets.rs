@@ -34,8 +34,8 @@ pub fn run(settings: &Settings, command: &BudgetsCommand) -> Result<()> {
         ));
     }
     match command {
-        BudgetsCommand::Status { as_of, fail_on } => {
-            status(settings, as_of.as_deref(), fail_on.as_deref())
+        BudgetsCommand::Status { as_of, fail_on, daily } => {
+            status(settings, as_of.as_deref(), fail_on.as_deref(), *daily)
         }
         BudgetsCommand::Export { target, account_id } => {
             export(settings, target, account_id.as_deref())
@@ -47,7 +47,12 @@ pub fn run(settings: &Settings, command: &BudgetsCommand) -> Result<()> {
 }
 
 /// `budgets status`.
-fn status(settings: &Settings, as_of: Option<&str>, fail_on: Option<&str>) -> Result<()> {
+fn status(
+    settings: &Settings,
+    as_of: Option<&str>,
+    fail_on: Option<&str>,
+    daily: bool,
+) -> Result<()> {
     let fail_at = match fail_on {
         None => None,
         Some("soft") => Some(State::Soft),
@@ -60,6 +65,10 @@ fn status(settings: &Settings, as_of: Option<&str>, fail_on: Option<&str>) -> Re
         }
     };
     let now = resolve_now(&settings.period, as_of, Utc::now())?;
+    if settings.tz != chrono_tz::UTC {
+        // TODO(#5): day buckets in `--tz` for budgets; periods and thresholds are UTC now.
+        tracing::warn!("budgets count days and months in UTC; `--tz` is not applied to them");
+    }
     let inputs = Inputs::load(settings, &[])?;
     let keys = inputs.plan.names();
     let rows = match &inputs.requests {
@@ -84,7 +93,7 @@ fn status(settings: &Settings, as_of: Option<&str>, fail_on: Option<&str>) -> Re
         tracing::info!("no business metrics given: cost per unit of value is left empty");
     }
 
-    let frame = status_frame(&statuses)?;
+    let frame = if daily { daily_frame(&statuses)? } else { status_frame(&statuses)? };
     let spec = TableSpec { totals: Vec::new(), percents: vec!["spend_share".into()] };
     output::emit(&frame, &settings.global, &spec)?;
     policy_result(&statuses, fail_at)
@@ -253,6 +262,29 @@ fn status_frame(statuses: &[BudgetStatus]) -> Result<DataFrame> {
         ),
     ];
     Ok(DataFrame::new_infer_height(columns)?)
+}
+
+/// One row per budget and day: spend, running total and its share of the limit.
+fn daily_frame(statuses: &[BudgetStatus]) -> Result<DataFrame> {
+    let rows: Vec<(&BudgetStatus, &budgets::DaySpend)> =
+        statuses.iter().flat_map(|s| s.days.iter().map(move |d| (s, d))).collect();
+    let text = |get: &dyn Fn(&BudgetStatus) -> String| {
+        rows.iter().map(|(s, _)| get(s)).collect::<Vec<String>>()
+    };
+    Ok(DataFrame::new_infer_height(vec![
+        Column::new("budget".into(), text(&|s| s.name.clone())),
+        Column::new("scope".into(), text(&|s| s.scope.clone())),
+        Column::new("period".into(), text(&|s| s.period.label.clone())),
+        Column::new("day".into(), rows.iter().map(|(_, d)| d.day).collect::<Vec<NaiveDate>>()),
+        money_column("spend", rows.iter().map(|(_, d)| Some(d.spend))),
+        money_column("cumulative_spend", rows.iter().map(|(_, d)| Some(d.cumulative))),
+        Column::new(
+            "spend_share".into(),
+            rows.iter()
+                .map(|(s, d)| d.cumulative.to_f64_lossy() / s.limit.to_f64_lossy())
+                .collect::<Vec<f64>>(),
+        ),
+    ])?)
 }
 
 /// `budgets export --target aws|terraform|litellm|portkey`.

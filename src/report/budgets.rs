@@ -87,6 +87,14 @@ pub struct BudgetPeriod {
     pub label: String,
 }
 
+/// Spend of one UTC day and the running total.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DaySpend {
+    pub day: NaiveDate,
+    pub spend: Money,
+    pub cumulative: Money,
+}
+
 /// One rung of the ladder.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Threshold {
@@ -135,6 +143,8 @@ pub struct BudgetStatus {
     pub forecast_recent: Money,
     pub forecast_over: bool,
     pub unpriced_requests: u64,
+    /// Spend per UTC day of the period up to "now", zero days included.
+    pub days: Vec<DaySpend>,
     pub value: Option<ValueStatus>,
     pub recommendation: Option<Recommendation>,
 }
@@ -198,6 +208,7 @@ pub fn evaluate(
         State::Ok
     };
 
+    let days = daily_spend(&points, &period, now);
     let (forecast_run_rate, forecast_recent) =
         forecasts(&points, spend, &period, now, recent_window(budget));
     BudgetStatus {
@@ -218,9 +229,31 @@ pub fn evaluate(
         forecast_run_rate,
         forecast_recent,
         unpriced_requests: 0,
+        days,
         value: None,
         recommendation: None,
     }
+}
+
+/// Spend per UTC day from the period's first day to the day before "now" ends; `points` are
+/// already cut to `[start, now)`.
+fn daily_spend(points: &[SpendPoint], period: &BudgetPeriod, now: DateTime<Utc>) -> Vec<DaySpend> {
+    let mut per_day: BTreeMap<NaiveDate, Money> = BTreeMap::new();
+    for point in points {
+        *per_day.entry(point.at.date_naive()).or_default() += point.amount;
+    }
+    let first = period.start.date_naive();
+    let last = (now.min(period.end) - Duration::milliseconds(1)).date_naive();
+    let mut days = Vec::new();
+    let mut cumulative = Money::ZERO;
+    let mut day = first;
+    while day <= last {
+        let spend = per_day.get(&day).copied().unwrap_or_default();
+        cumulative += spend;
+        days.push(DaySpend { day, spend, cumulative });
+        day = day.succ_opt().unwrap_or(day + Duration::days(1));
+    }
+    days
 }
 
 /// The UTC day on which the running total first reached `amount`.
@@ -411,6 +444,10 @@ mod tests {
         assert!(status.forecast_over);
         // Recent: 1,400 + (490 over the last 7 days / 7) × 10 days left = 2,100.
         assert_eq!(status.forecast_recent, dollars(2100));
+        // One row per day 1..=20, $70 each, the last running total $1,400.
+        assert_eq!(status.days.len(), 20);
+        assert_eq!(status.days[19].spend, dollars(70));
+        assert_eq!(status.days[19].cumulative, dollars(1400));
     }
 
     #[test]
