@@ -9,7 +9,8 @@
 //!
 //! [`RequestPricer`] is the one thing the what-ifs need from the price book: the price of a
 //! request's tokens for a model at an instant. [`OverridePrices`] implements it from the
-//! `[[prices.override]]` table of the configuration.
+//! `[[prices.override]]` table of the configuration, with the price book's rule that cache
+//! reads and writes without a price of their own cost the input price.
 // TODO(#3): implement `RequestPricer` for `crate::enrich::prices::PriceBook` once it merges.
 
 use std::collections::BTreeMap;
@@ -141,11 +142,12 @@ impl RequestPricer for OverridePrices {
         let part = |rate: Option<Money>, tokens: i64| -> Option<Money> {
             if tokens == 0 { Some(Money::ZERO) } else { rate.map(|r| r.times(i128::from(tokens))) }
         };
+        // As in the price book: cache reads and writes fall back to the input price.
         Some(
             part(rates.input, input)?
                 + part(rates.output, output)?
-                + part(rates.cache_read, cache_read)?
-                + part(rates.cache_write, cache_write)?,
+                + part(rates.cache_read.or(rates.input), cache_read)?
+                + part(rates.cache_write.or(rates.input), cache_write)?,
         )
     }
 }
@@ -350,9 +352,14 @@ mod tests {
             prices.price("big", now, 1000, 500, 0, 0),
             Some(Money::parse("0.0105").unwrap())
         );
-        // Cache reads without a cache-read price are unpriced, never $0.
-        assert_eq!(prices.price("big", now, 1000, 500, 10, 0), None);
+        // Cache reads without a cache-read price are priced as input: 10 × $3/M.
+        assert_eq!(prices.price("big", now, 0, 0, 10, 0), Some(Money::parse("0.00003").unwrap()));
+        // A model without a price is unpriced, never $0.
         assert_eq!(prices.price("other", now, 1, 1, 0, 0), None);
+        let output_only =
+            Config::parse("[[prices.override]]\nmodel = \"o\"\noutput = \"1 per 1M\"\n").unwrap();
+        let output_only = OverridePrices::from_config(&output_only).unwrap();
+        assert_eq!(output_only.price("o", now, 5, 0, 0, 0), None, "input tokens without a price");
     }
 
     #[test]

@@ -434,14 +434,17 @@ mod tests {
     #[test]
     fn prompt_cache_pays_the_write_premium() {
         // 1M input on big at 50%: 500k read at 0.3/M = 0.15, 500k written at 3.75/M = 1.875;
-        // scenario 2.025 against 3.00 baseline; saving 0.975. `small` has no cache prices.
+        // scenario 2.025 against 3.00 baseline; saving 0.975. `small` has no cache prices,
+        // so its cache reads and writes cost the input price: no saving, no premium.
+        // `other` has no price at all: counted apart.
         let rows = [
             request("2026-11-01T10:00:00Z", "big", 1_000_000, 0, Some("3")),
             request("2026-11-01T10:00:00Z", "small", 1_000_000, 0, Some("1")),
+            request("2026-11-01T10:00:00Z", "other", 1_000_000, 0, Some("1")),
         ];
         let outcome = prompt_cache(&rows, 5_000, &prices());
-        assert_eq!(outcome.baseline, money("3"));
-        assert_eq!(outcome.scenario, money("2.025"));
+        assert_eq!(outcome.baseline, money("3.15"));
+        assert_eq!(outcome.scenario, money("2.175"));
         assert_eq!(outcome.saving(), money("0.975"));
         assert_eq!(outcome.unpriced, 1);
     }
