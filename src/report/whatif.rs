@@ -10,9 +10,11 @@
 //!   request's output tokens; the high one multiplies them by `output_factor` (1.3 by
 //!   default), rounded up. Input, cache-read and cache-write tokens are kept.
 //! - **route at the hard limit**: the requests of a budget's scope are replayed in time
-//!   order; from the first request after the running spend reaches the hard limit, the
-//!   scope's requests of `route.from` whose `app` is not in `[critical] apps` go to
-//!   `route.to` (as a gateway would do), until the budget's period resets.
+//!   order; from the first request after the running spend (the requests' own cost, priced
+//!   else logged, not the invoice) reaches the hard limit, the scope's requests of
+//!   `route.from` whose `app` is not in `[critical] apps` go to `route.to` (as a gateway
+//!   would do), until the budget's period resets. The switch day is the day of the first
+//!   routed request.
 //! - **exact-repeat cache**: a response is cached per model and prompt hash when a request
 //!   misses; a later request with the same model and hash within the TTL of that write is
 //!   served from the cache at no cost. Requests the gateway already served from its cache
