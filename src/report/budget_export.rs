@@ -10,6 +10,8 @@
 //!   at 100%, percentages of `limit`, to the budget's subscribers (SNS topic ARNs, else e-mail
 //!   addresses). AWS compares with `GREATER_THAN`; aispend's own status uses "reached when
 //!   greater than or equal".
+//! - API keys are written as the hash gateways store (SHA-256 of a clear key), never in
+//!   clear.
 //! - **`LiteLLM`**: a team, key, user or tag budget per scope with `max_budget` (the hard
 //!   limit), `soft_budget` and `budget_duration` (`30d` or `1d`); `throttle` becomes the
 //!   entry's `rpm_limit`, `route` a router fallback, `cache` the proxy's response cache.
@@ -24,7 +26,7 @@ use serde_json::{Value, json};
 
 use crate::config::{BudgetConfig, Config, HardLimitAction};
 use crate::money::Money;
-use crate::report::ledger::{SCOPE_API_KEY, SCOPE_USER, Scope};
+use crate::report::ledger::{SCOPE_API_KEY, SCOPE_USER, Scope, hashed_api_key};
 
 /// Subscriber kinds of AWS Budgets.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -323,7 +325,7 @@ pub fn litellm(config: &Config) -> Result<(Value, Vec<String>)> {
         };
         let (section, id_field, id) = match key.as_str() {
             "team" => (0, "team_alias", value.clone()),
-            SCOPE_API_KEY => (1, "key", value.clone()),
+            SCOPE_API_KEY => (1, "key", hashed_api_key(value)),
             SCOPE_USER => (2, "user_id", value.clone()),
             _ => (3, "name", format!("{key}:{value}")),
         };
@@ -384,7 +386,11 @@ pub fn portkey(config: &Config) -> Result<(Value, Vec<String>)> {
         let conditions: Vec<Value> = scope
             .pairs
             .iter()
-            .map(|(key, value)| json!({"key": conditions_key(key), "value": value}))
+            .map(|(key, value)| {
+                let value =
+                    if key == SCOPE_API_KEY { hashed_api_key(value) } else { value.clone() };
+                json!({"key": conditions_key(key), "value": value})
+            })
             .collect();
         let group_by: Vec<Value> =
             scope.pairs.iter().map(|(key, _)| json!({"key": conditions_key(key)})).collect();
@@ -506,6 +512,7 @@ mod tests {
         assert_eq!(team["soft_budget"], 400.0);
         assert_eq!(team["budget_duration"], "30d");
         assert_eq!(document["keys"][0]["rpm_limit"], 60);
+        assert_eq!(document["keys"][0]["key"], crate::report::ledger::sha256_hex("sk-1"));
         assert_eq!(document["keys"][0]["budget_duration"], "1d");
         assert_eq!(document["router_settings"]["fallbacks"][0]["gpt-4o"][0], "gpt-4o-mini");
     }

@@ -11,7 +11,9 @@
 //! request's tokens for a model at an instant. [`OverridePrices`] implements it from the
 //! `[[prices.override]]` table of the configuration, with the price book's rule that cache
 //! reads and writes without a price of their own cost the input price.
-// TODO(#3): implement `RequestPricer` for `crate::enrich::prices::PriceBook` once it merges.
+// TODO(#3): once `PriceBook` merges, implement `RequestPricer` for it (`PriceBook::price(self,
+// model, None, at)?.rates.cost(&Usage { input, output, cache_read, cache_write, reasoning: 0 })`,
+// checked in a trial merge) and pass it where the commands now pass `OverridePrices`.
 
 use std::collections::BTreeMap;
 
@@ -200,9 +202,12 @@ impl Scope {
         self.pairs.iter().filter(|(k, _)| k != SCOPE_API_KEY && k != SCOPE_USER)
     }
 
-    /// `dept=sales,team=search`, for tables.
+    /// `dept=sales,team=search`, for tables. An API key shows as its hash, never in clear.
     pub fn label(&self) -> String {
-        self.pairs.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",")
+        let shown = |key: &str, value: &str| {
+            if key == SCOPE_API_KEY { hashed_api_key(value) } else { value.to_string() }
+        };
+        self.pairs.iter().map(|(k, v)| format!("{k}={}", shown(k, v))).collect::<Vec<_>>().join(",")
     }
 
     /// True when a request belongs to the scope. An API key matches in clear or as the
@@ -225,6 +230,17 @@ impl Scope {
         self.taxonomy_pairs().all(|(key, wanted)| {
             owners.get(key).is_some_and(|value| value.trim().eq_ignore_ascii_case(wanted))
         })
+    }
+}
+
+/// An API key as gateways log it: a 64-digit hex hash stays as it is, a clear key becomes its
+/// SHA-256.
+pub fn hashed_api_key(key: &str) -> String {
+    let key = key.trim();
+    if key.len() == 64 && key.chars().all(|c| c.is_ascii_hexdigit()) {
+        key.to_ascii_lowercase()
+    } else {
+        sha256_hex(key)
     }
 }
 
@@ -369,6 +385,8 @@ mod tests {
         assert!(scope.matches(&row));
         let other = RequestRow { api_key: Some("sk-999".into()), ..RequestRow::default() };
         assert!(!scope.matches(&other));
+        assert_eq!(scope.label(), format!("api_key={}", sha256_hex("sk-123")));
+        assert!(!scope.label().contains("sk-123"));
     }
 
     #[test]
