@@ -5,17 +5,22 @@
 //! or user is spent by the gateway; a taxonomy scope by the invoice when one is given, else
 //! by the gateway (see `report::budgets`). A recommendation's effect is estimated on the
 //! scope's requests of the period so far, with the same functions as `aispend whatif`.
+//! [`status_frame`] and [`daily_frame`] are the tables `aispend budgets status` prints, for
+//! any command that reports budgets (the monthly job).
 
 use anyhow::Result;
-use chrono::{DateTime, Duration, Utc};
-use polars::prelude::DataFrame;
+use chrono::{DateTime, Datelike as _, Duration, NaiveDate, Utc};
+use polars::prelude::*;
 
 use crate::config::{BudgetConfig, Config, HardLimitAction};
 use crate::error::Hinted;
+use crate::ingest::builder::money_column;
+use crate::model::{allocations, costs};
 use crate::money::Money;
 use crate::report::budgets::{self, BudgetStatus, Recommendation, SpendSource, State};
 use crate::report::ledger::{RequestPricer, RequestRow, Scope};
 use crate::report::whatif;
+use crate::settings::midnight;
 
 /// What a budget run reads.
 #[derive(Debug, Clone, Copy, Default)]
@@ -73,6 +78,123 @@ pub fn statuses(
         result.push(status);
     }
     Ok(result)
+}
+
+/// Billed cost per UTC day and owner from the bill's owner columns, from the first day of the
+/// month before "now" (so both monthly and daily periods are covered) up to "now".
+pub fn invoice_by_owner_day(
+    frame: LazyFrame,
+    keys: &[String],
+    now: DateTime<Utc>,
+) -> Result<DataFrame> {
+    let last = (now - Duration::milliseconds(1)).date_naive();
+    let first = NaiveDate::from_ymd_opt(last.year(), last.month(), 1).unwrap_or(last);
+    let at = |instant: DateTime<Utc>| {
+        lit(instant.timestamp_millis()).cast(crate::model::instant_dtype())
+    };
+    let start = col(costs::CHARGE_PERIOD_START);
+    let mut group = vec![start.clone().dt().date().alias(budgets::DAY)];
+    group.extend(keys.iter().map(|k| col(k.as_str())));
+    Ok(frame
+        .filter(start.clone().gt_eq(at(midnight(first))).and(start.lt(at(now))))
+        .group_by(group)
+        .agg([col(costs::BILLED_COST).sum().alias(allocations::AMOUNT)])
+        .collect()?)
+}
+
+/// The value part of a status.
+fn value(s: &BudgetStatus) -> Option<&budgets::ValueStatus> {
+    s.value.as_ref()
+}
+
+/// The recommendation of a status.
+fn action(s: &BudgetStatus) -> Option<&budgets::Recommendation> {
+    s.recommendation.as_ref()
+}
+
+/// The status table.
+pub fn status_frame(statuses: &[BudgetStatus]) -> Result<DataFrame> {
+    let text = |get: &dyn Fn(&BudgetStatus) -> Option<String>| -> Vec<Option<String>> {
+        statuses.iter().map(get).collect()
+    };
+    let money = |name: &str, get: &dyn Fn(&BudgetStatus) -> Option<Money>| {
+        money_column(name, statuses.iter().map(get))
+    };
+    let day = |d: Option<NaiveDate>| d.map(|d| d.to_string());
+    let ladder = |s: &BudgetStatus| {
+        let rungs: Vec<String> = s
+            .thresholds
+            .iter()
+            .map(|t| format!("{}%: {}", t.percent, day(t.reached_on).unwrap_or("-".into())))
+            .collect();
+        Some(rungs.join("; "))
+    };
+    let share: Vec<Option<f64>> =
+        statuses.iter().map(|s| Some(s.spend.to_f64_lossy() / s.limit.to_f64_lossy())).collect();
+    let columns = vec![
+        Column::new("budget".into(), text(&|s| Some(s.name.clone()))),
+        Column::new("scope".into(), text(&|s| Some(s.scope.clone()))),
+        Column::new("period".into(), text(&|s| Some(s.period.label.clone()))),
+        Column::new(
+            "as_of".into(),
+            text(&|s| Some(s.as_of.format("%Y-%m-%dT%H:%M:%SZ").to_string())),
+        ),
+        Column::new("source".into(), text(&|s| Some(s.source.label().into()))),
+        money("limit", &|s| Some(s.limit)),
+        money("soft_limit", &|s| Some(s.soft_limit)),
+        money("hard_limit", &|s| Some(s.hard_limit)),
+        money("spend", &|s| Some(s.spend)),
+        Column::new("spend_share".into(), share),
+        Column::new("thresholds_reached".into(), text(&ladder)),
+        Column::new("soft_reached_on".into(), text(&|s| day(s.soft_reached_on))),
+        Column::new("hard_reached_on".into(), text(&|s| day(s.hard_reached_on))),
+        Column::new("state".into(), text(&|s| Some(s.state.label().into()))),
+        money("forecast_run_rate", &|s| Some(s.forecast_run_rate)),
+        money("forecast_recent", &|s| Some(s.forecast_recent)),
+        Column::new(
+            "forecast_notification".into(),
+            statuses.iter().map(|s| s.forecast_over).collect::<Vec<bool>>(),
+        ),
+        Column::new("value_metric".into(), text(&|s| value(s).map(|v| v.metric.clone()))),
+        money("value", &|s| value(s).map(|v| v.value)),
+        money("value_target", &|s| value(s).map(|v| v.target)),
+        money("cost_per_value", &|s| value(s).and_then(|v| v.cost_per_unit)),
+        money("target_cost_per_value", &|s| value(s).and_then(|v| v.target_cost_per_unit)),
+        Column::new(
+            "action".into(),
+            text(&|s| Some(action(s).map_or("none".into(), |a| a.action.clone()))),
+        ),
+        Column::new("action_effect".into(), text(&|s| action(s).map(|a| a.effect.clone()))),
+        money("estimated_saving", &|s| action(s).and_then(|a| a.saving)),
+        Column::new(
+            "unpriced_requests".into(),
+            statuses.iter().map(|s| s.unpriced_requests).collect::<Vec<u64>>(),
+        ),
+    ];
+    Ok(DataFrame::new_infer_height(columns)?)
+}
+
+/// One row per budget and day: spend, running total and its share of the limit.
+pub fn daily_frame(statuses: &[BudgetStatus]) -> Result<DataFrame> {
+    let rows: Vec<(&BudgetStatus, &budgets::DaySpend)> =
+        statuses.iter().flat_map(|s| s.days.iter().map(move |d| (s, d))).collect();
+    let text = |get: &dyn Fn(&BudgetStatus) -> String| {
+        rows.iter().map(|(s, _)| get(s)).collect::<Vec<String>>()
+    };
+    Ok(DataFrame::new_infer_height(vec![
+        Column::new("budget".into(), text(&|s| s.name.clone())),
+        Column::new("scope".into(), text(&|s| s.scope.clone())),
+        Column::new("period".into(), text(&|s| s.period.label.clone())),
+        Column::new("day".into(), rows.iter().map(|(_, d)| d.day).collect::<Vec<NaiveDate>>()),
+        money_column("spend", rows.iter().map(|(_, d)| Some(d.spend))),
+        money_column("cumulative_spend", rows.iter().map(|(_, d)| Some(d.cumulative))),
+        Column::new(
+            "spend_share".into(),
+            rows.iter()
+                .map(|(s, d)| d.cumulative.to_f64_lossy() / s.limit.to_f64_lossy())
+                .collect::<Vec<f64>>(),
+        ),
+    ])?)
 }
 
 /// Output factor of the route estimate behind a recommendation (see `whatif`), per mille.
