@@ -485,6 +485,40 @@ mod tests {
         assert_eq!(status.thresholds[0].reached_on, None, "70% is $7; $6 is below");
     }
 
+    proptest::proptest! {
+        /// Whatever was spent before the period, the status is the same: the period resets.
+        /// And with spending only, a higher rung is never reached before a lower one.
+        #[test]
+        fn earlier_spend_never_changes_the_status(
+            before in proptest::collection::vec((0i64..40 * 86_400, 0i64..10_000), 0..20),
+            during in proptest::collection::vec((0i64..20 * 86_400, 0i64..10_000), 0..20),
+        ) {
+            let dept = budget(
+                "[[budgets]]\nname = \"d\"\nscope = { dept = \"sales\" }\nlimit = 500\n",
+            );
+            let start = at("2026-11-01T00:00:00Z");
+            let now = at("2026-11-21T00:00:00Z");
+            let cents = |c: i64| Money::from_cents(i128::from(c));
+            let inside: Vec<SpendPoint> = during
+                .iter()
+                .map(|(s, c)| SpendPoint { at: start + Duration::seconds(*s), amount: cents(*c) })
+                .collect();
+            let mut all = inside.clone();
+            all.extend(before.iter().map(|(s, c)| SpendPoint {
+                at: start - Duration::seconds(*s + 1),
+                amount: cents(*c),
+            }));
+            let alone = evaluate(&dept, &scope(), SpendSource::Invoice, &inside, now);
+            let mixed = evaluate(&dept, &scope(), SpendSource::Invoice, &all, now);
+            proptest::prop_assert_eq!(&alone, &mixed);
+            for pair in alone.thresholds.windows(2) {
+                if let Some(higher) = pair[1].reached_on {
+                    proptest::prop_assert!(pair[0].reached_on.is_some_and(|lower| lower <= higher));
+                }
+            }
+        }
+    }
+
     #[test]
     fn month_before_the_period_never_counts() {
         let dept = budget("[[budgets]]\nname = \"d\"\nscope = { dept = \"sales\" }\nlimit = 100\n");
