@@ -109,14 +109,39 @@ pub struct PriceOverride {
     pub cache_write: Option<String>,
     #[serde(default)]
     pub reasoning: Option<String>,
-    #[serde(default)]
+    /// First instant of validity (a TOML date-time, a date for midnight UTC, or text).
+    #[serde(default, deserialize_with = "optional_instant")]
     pub valid_from: Option<DateTime<Utc>>,
-    #[serde(default)]
+    /// First instant no longer valid (half-open window).
+    #[serde(default, deserialize_with = "optional_instant")]
     pub valid_to: Option<DateTime<Utc>>,
     /// `openai` (prompt tokens include cached ones, reasoning inside output) or
     /// `anthropic` (input excludes cache reads and writes, reasoning beside output).
     #[serde(default)]
     pub token_semantics: Option<String>,
+}
+
+/// Reads an instant written as a TOML date-time, a TOML date (midnight UTC) or text; a
+/// value without an offset is UTC.
+fn optional_instant<'de, D>(deserializer: D) -> Result<Option<DateTime<Utc>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Written {
+        Toml(toml::value::Datetime),
+        Text(String),
+    }
+    let text = match Written::deserialize(deserializer)? {
+        Written::Toml(datetime) => datetime.to_string(),
+        Written::Text(text) => text,
+    };
+    crate::ingest::time::parse_instant(&text).map(Some).ok_or_else(|| {
+        serde::de::Error::custom(format!(
+            "expected a date-time such as `2025-03-01T00:00:00Z`, found `{text}`"
+        ))
+    })
 }
 
 /// A rule that shares a cost among owners.
@@ -244,6 +269,19 @@ pub struct AnomalyConfig {
     pub threshold: f64,
     /// Smallest impact worth a flag.
     pub min_impact: Money,
+    /// Smallest rise over the median, as a fraction of it, worth a flag (guards flat and
+    /// near-flat histories where the deviation is zero or tiny).
+    pub min_relative: f64,
+    /// Weeks looked back for same-weekday history.
+    pub weekday_weeks: u32,
+    /// Same-weekday days needed before the baseline uses them instead of every day.
+    pub weekday_min_points: u32,
+    /// Denial of wallet: a day's cost at this multiple of its own median is a velocity signal.
+    pub velocity_factor: f64,
+    /// Denial of wallet: input tokens at or above this make a request long-context.
+    pub long_context_tokens: i64,
+    /// Retry loops: a trace with at least this many attempts is flagged.
+    pub retry_min_attempts: u32,
 }
 
 impl Default for AnomalyConfig {
@@ -253,6 +291,12 @@ impl Default for AnomalyConfig {
             window_days: 28,
             threshold: 3.5,
             min_impact: Money::from_units(1),
+            min_relative: 0.2,
+            weekday_weeks: 8,
+            weekday_min_points: 4,
+            velocity_factor: 5.0,
+            long_context_tokens: 100_000,
+            retry_min_attempts: 3,
         }
     }
 }
@@ -265,6 +309,8 @@ pub struct GatewayConfig {
     pub mapping: BTreeMap<String, String>,
     /// Unit of the mapped cost column: `usd` (default), `cents` or `nano_usd`.
     pub cost_unit: Option<String>,
+    /// How the mapped token columns count: `openai` (default) or `anthropic`.
+    pub token_semantics: Option<String>,
 }
 
 impl Config {

@@ -1,10 +1,17 @@
 //! One file per command; each reads top to bottom: resolve, read, compute, write.
 
+pub mod anomalies;
+pub mod attribution;
 pub mod budgets;
+pub mod chargeback;
 pub mod config_check;
+pub mod lifecycle;
 pub mod load;
+pub mod locality;
 pub mod query;
+pub mod reconcile;
 pub mod showback;
+pub mod unit_economics;
 pub mod whatif;
 
 use anyhow::Result;
@@ -18,6 +25,12 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Showback(args) => showback::run(&settings, &args),
         Command::Query(args) => query::run(&settings, &args),
+        Command::Chargeback(args) => chargeback::run(&settings, &args),
+        Command::Reconcile => reconcile::run(&settings),
+        Command::Anomalies(args) => anomalies::run(&settings, &args),
+        Command::Lifecycle(args) => lifecycle::run(&settings, &args),
+        Command::Locality => locality::run(&settings),
+        Command::UnitEconomics(args) => unit_economics::run(&settings, &args),
         Command::Config { command: ConfigCommand::Check } => config_check::run(&settings),
         Command::Budgets { command } => budgets::run(&settings, &command),
         Command::Whatif { command } => whatif::run(&settings, &command),
