@@ -2,24 +2,24 @@
 //! enforce it, and applying them to AWS Budgets.
 //!
 //! `status` is as of the end of `--as-of DAY`, else the end of `--month` (or now, when the
-//! month is still running), else now. Invoice spend per owner and day comes from the bill's
-//! own owner tags for now.
-// TODO(#3): take invoice spend per owner and day from the allocation (gateway share and
-// shared-cost rules) once it merges, instead of the bill's tags alone.
+//! month is still running), else now. Invoice spend per owner and day is the billed cost as
+//! `chargeback` allocates it; requests are priced from the price book.
 
 use anyhow::Result;
 use chrono::{DateTime, Duration, Utc};
 use polars::prelude::*;
 
 use crate::aws::budgets as aws;
-use crate::cli::BudgetsCommand;
+use crate::cli::{Basis, BudgetsCommand};
+use crate::commands::attribution;
 use crate::commands::load::Inputs;
+use crate::enrich::prices::PriceBook;
 use crate::error::{PolicyFailure, hinted};
 use crate::output::{self, TableSpec};
 use crate::report::budget_export;
 use crate::report::budget_run::{self, BudgetInputs};
 use crate::report::budgets::{BudgetStatus, State};
-use crate::report::ledger::{self, OverridePrices};
+use crate::report::ledger;
 use crate::settings::{Period, Settings, parse_day};
 
 /// Runs a `budgets` subcommand.
@@ -73,10 +73,10 @@ fn status(
         None => None,
     };
     let invoice = match &inputs.costs {
-        Some(frame) => Some(budget_run::invoice_by_owner_day(frame.clone(), &keys, now)?),
+        Some(_) => Some(invoice_by_owner_day(settings, &inputs)?),
         None => None,
     };
-    let pricer = OverridePrices::from_config(&settings.config)?;
+    let pricer = PriceBook::load(&settings.config)?;
     let budget_inputs = BudgetInputs {
         requests: rows.as_deref(),
         invoice: invoice.as_ref(),
@@ -119,6 +119,20 @@ fn resolve_now(
         ));
     }
     Ok(now)
+}
+
+/// Billed invoice dollars per owner and day, allocated as `chargeback` allocates them (tags,
+/// gateway share, rules), over the settings' period.
+fn invoice_by_owner_day(settings: &Settings, inputs: &Inputs) -> Result<DataFrame> {
+    let attributed = attribution::attribute(settings, inputs, Basis::Billed)?;
+    attribution::warn_notes(&attributed.notes);
+    let frame = crate::allocate::to_frame(
+        &attributed.allocations,
+        &attributed.units,
+        &attributed.keys,
+        attribution::basis_name(Basis::Billed),
+    )?;
+    budget_run::owner_days(&frame, &attributed.keys)
 }
 
 /// Soft and hard states and forecast notifications on stderr.

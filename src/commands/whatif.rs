@@ -1,8 +1,6 @@
 //! `aispend whatif route|route-at-hard-limit|cache|throttle`: the period's gateway requests
 //! re-priced under a scenario. Each table states its assumption in an `assumption` column
 //! (throttle on stderr); unpriced requests are counted in their own column.
-// TODO(#3): price with `crate::enrich::prices::PriceBook` once it merges; until then the
-// `[[prices.override]]` table is the price book.
 
 use anyhow::Result;
 use chrono::Duration;
@@ -10,21 +8,20 @@ use polars::prelude::*;
 
 use crate::cli::WhatifCommand;
 use crate::commands::load::Inputs;
+use crate::enrich::prices::PriceBook;
 use crate::enrich::taxonomy::{canonical_key, canonical_value};
 use crate::error::hinted;
 use crate::ingest::builder::money_column;
 use crate::money::Money;
 use crate::output::{self, TableSpec};
-use crate::report::ledger::{
-    self, OverridePrices, RequestPricer, RequestRow, SCOPE_API_KEY, SCOPE_USER, Scope,
-};
+use crate::report::ledger::{self, RequestPricer, RequestRow, SCOPE_API_KEY, SCOPE_USER, Scope};
 use crate::report::whatif;
 use crate::settings::Settings;
 
 /// Runs a `whatif` subcommand.
 pub fn run(settings: &Settings, command: &WhatifCommand) -> Result<()> {
     let rows = period_rows(settings)?;
-    let pricer = OverridePrices::from_config(&settings.config)?;
+    let pricer = PriceBook::load(&settings.config)?;
     let frame = scenario(command, rows, settings, &pricer)?;
     output::emit(&frame, &settings.global, &TableSpec::default())
 }
@@ -271,6 +268,7 @@ fn throttle_frame(outcomes: &[whatif::ThrottleOutcome]) -> Result<DataFrame> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::report::ledger::OverridePrices;
 
     fn settings(config: &str) -> Settings {
         use clap::Parser as _;

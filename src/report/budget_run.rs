@@ -9,18 +9,17 @@
 //! any command that reports budgets (the monthly job).
 
 use anyhow::Result;
-use chrono::{DateTime, Datelike as _, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use polars::prelude::*;
 
 use crate::config::{BudgetConfig, Config, HardLimitAction};
 use crate::error::Hinted;
 use crate::ingest::builder::money_column;
-use crate::model::{allocations, costs};
+use crate::model::allocations;
 use crate::money::Money;
 use crate::report::budgets::{self, BudgetStatus, Recommendation, SpendSource, State};
 use crate::report::ledger::{RequestPricer, RequestRow, Scope};
 use crate::report::whatif;
-use crate::settings::midnight;
 
 /// What a budget run reads.
 #[derive(Debug, Clone, Copy, Default)]
@@ -80,25 +79,19 @@ pub fn statuses(
     Ok(result)
 }
 
-/// Billed cost per UTC day and owner from the bill's owner columns, from the first day of the
-/// month before "now" (so both monthly and daily periods are covered) up to "now".
-pub fn invoice_by_owner_day(
-    frame: LazyFrame,
-    keys: &[String],
-    now: DateTime<Utc>,
-) -> Result<DataFrame> {
-    let last = (now - Duration::milliseconds(1)).date_naive();
-    let first = NaiveDate::from_ymd_opt(last.year(), last.month(), 1).unwrap_or(last);
-    let at = |instant: DateTime<Utc>| {
-        lit(instant.timestamp_millis()).cast(crate::model::instant_dtype())
-    };
-    let start = col(costs::CHARGE_PERIOD_START);
-    let mut group = vec![start.clone().dt().date().alias(budgets::DAY)];
+/// The day column of the `allocations` frame (`allocate::to_frame`).
+pub const ALLOCATION_DAY: &str = "day";
+
+/// Invoice dollars per owner and day from the `allocations` frame (every invoice dollar with
+/// its owner, by tags, gateway share or rule): `date`, owner keys, `amount`.
+pub fn owner_days(allocations_frame: &DataFrame, keys: &[String]) -> Result<DataFrame> {
+    let mut group = vec![col(ALLOCATION_DAY).alias(budgets::DAY)];
     group.extend(keys.iter().map(|k| col(k.as_str())));
-    Ok(frame
-        .filter(start.clone().gt_eq(at(midnight(first))).and(start.lt(at(now))))
+    Ok(allocations_frame
+        .clone()
+        .lazy()
         .group_by(group)
-        .agg([col(costs::BILLED_COST).sum().alias(allocations::AMOUNT)])
+        .agg([col(allocations::AMOUNT).sum()])
         .collect()?)
 }
 
@@ -326,6 +319,27 @@ mod tests {
         let action = status.recommendation.as_ref().unwrap();
         assert_eq!(action.action, "throttle 2 rpm");
         assert_eq!(action.saving, Some(Money::parse("0.5").unwrap()));
+    }
+
+    #[test]
+    fn allocations_sum_per_owner_and_day() {
+        // Two allocations of sales on 1 November ($2 by tags, $3 by gateway share) and one
+        // of ops: sales has $5 that day.
+        let day = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+        let mut frame = df!(
+            ALLOCATION_DAY => [day, day, day],
+            "dept" => ["sales", "sales", "ops"],
+            allocations::METHOD => ["tags", "gateway_share", "tags"],
+        )
+        .unwrap();
+        let amounts =
+            [Some(Money::from_units(2)), Some(Money::from_units(3)), Some(Money::from_cents(1))];
+        frame.with_column(money_column(allocations::AMOUNT, amounts.into_iter())).unwrap();
+        let days = owner_days(&frame, &["dept".into()]).unwrap();
+        let scope = Scope::from_pairs(&[("dept".into(), "sales".into())]);
+        let points = budgets::invoice_points(&days, &scope).unwrap();
+        assert_eq!(points.len(), 1);
+        assert_eq!(points[0].amount, Money::from_units(5));
     }
 
     #[test]

@@ -8,12 +8,10 @@
 //! every report counts it apart, never as $0.
 //!
 //! [`RequestPricer`] is the one thing the what-ifs need from the price book: the price of a
-//! request's tokens for a model at an instant. [`OverridePrices`] implements it from the
+//! request's tokens for a model at an instant. The price book implements it (tokens are the
+//! canonical, disjoint counts of the `requests` frame); [`OverridePrices`], for tests, from the
 //! `[[prices.override]]` table of the configuration, with the price book's rule that cache
 //! reads and writes without a price of their own cost the input price.
-// TODO(#3): once `PriceBook` merges, implement `RequestPricer` for it (`PriceBook::price(self,
-// model, None, at)?.rates.cost(&Usage { input, output, cache_read, cache_write, reasoning: 0 })`,
-// checked in a trial merge) and pass it where the commands now pass `OverridePrices`.
 
 use std::collections::BTreeMap;
 
@@ -81,6 +79,23 @@ pub trait RequestPricer {
         cache_read: i64,
         cache_write: i64,
     ) -> Option<Money>;
+}
+
+impl RequestPricer for crate::enrich::prices::PriceBook {
+    fn price(
+        &self,
+        model: &str,
+        at: DateTime<Utc>,
+        input: i64,
+        output: i64,
+        cache_read: i64,
+        cache_write: i64,
+    ) -> Option<Money> {
+        let price = crate::enrich::prices::PriceBook::price(self, model, None, at)?;
+        let usage =
+            crate::enrich::usage::Usage { input, output, cache_read, cache_write, reasoning: 0 };
+        price.rates.cost(&usage)
+    }
 }
 
 /// Per-token rates of one model over `[valid_from, valid_to)`.
