@@ -231,3 +231,86 @@ fn daily_rows_run_up_to_the_as_of_day() {
          pilot,dept=sales,2026-11,2026-11-03,70.00,210.00,0.105\n"
     );
 }
+
+/// A LiteLLM spend log: key `sk-1`, model `big`, ten requests a day at 10:00:00..09 on
+/// days 1 to 5 of November 2026, each 100,000 prompt and 10,000 completion tokens, owned by
+/// `dept:sales` and `app:chat`.
+fn write_gateway_log(folder: &Path) -> String {
+    let mut text = String::new();
+    let mut id = 0;
+    for day in 1..=5 {
+        for second in 0..10 {
+            id += 1;
+            writeln!(
+                text,
+                "{{\"request_id\":\"r{id}\",\"call_type\":\"acompletion\",\"api_key\":\"sk-1\",\
+                 \"spend\":0,\"prompt_tokens\":100000,\"completion_tokens\":10000,\
+                 \"startTime\":\"2026-11-{day:02}T10:00:{second:02}Z\",\"model\":\"big\",\
+                 \"request_tags\":[\"dept:sales\",\"app:chat\"]}}"
+            )
+            .unwrap();
+        }
+    }
+    let path = folder.join("spend.jsonl");
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+const PRICES: &str = "[[prices.override]]\nmodel = \"big\"\ninput = \"3 per 1M\"\n\
+    output = \"15 per 1M\"\n[[prices.override]]\nmodel = \"small\"\ninput = \"0.15 per 1M\"\n\
+    output = \"0.6 per 1M\"\n";
+
+#[test]
+fn gateway_budgets_and_whatifs_from_a_litellm_log() {
+    let folder = tempfile::tempdir().unwrap();
+    let log = write_gateway_log(folder.path());
+    let config = write_config(
+        folder.path(),
+        &format!(
+            "{PRICES}[[budgets]]\nname = \"bot\"\nscope = {{ api_key = \"sk-1\" }}\nlimit = 10\n\
+             period = \"daily\"\naction = {{ kind = \"throttle\", rpm = 5 }}\n\
+             [[budgets]]\nname = \"sales\"\nscope = {{ dept = \"sales\" }}\nlimit = 10\n\
+             action = {{ kind = \"route\", from = \"big\", to = \"small\" }}\n"
+        ),
+    );
+    let run = |args: &[&str]| {
+        let output = aispend()
+            .args(["--config", &config, "--gateway", &log, "--month", "2026-11"])
+            .args(["--format", "json"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        serde_json::from_slice::<Value>(&output.stdout).unwrap()
+    };
+
+    // Each request: 100,000 × $3/M + 10,000 × $15/M = $0.45; $4.50 a day.
+    let status = run(&["budgets", "status", "--as-of", "2026-11-05"]);
+    assert_eq!(status[0]["period"], "2026-11-05");
+    assert_eq!(status[0]["spend"], "4.50", "the daily key budget counts only today");
+    assert_eq!(status[0]["scope"].as_str().unwrap().contains("sk-1"), false);
+    // The month: $22.50 of $10, 100% on day 3 (the 23rd request takes it to $10.35).
+    assert_eq!(status[1]["spend"], "22.50");
+    assert_eq!(status[1]["state"], "hard");
+    assert_eq!(status[1]["hard_reached_on"], "2026-11-03");
+    assert_eq!(status[1]["forecast_run_rate"], "135.00");
+
+    // On small: 100,000 × $0.15/M + 10,000 × $0.6/M = $0.021 a request, $1.05 for 50;
+    // high: 13,000 output tokens, $0.0228, $1.14.
+    let route = run(&["whatif", "route", "--from", "big", "--to", "small"]);
+    assert_eq!(route[0]["current_cost"], "22.50");
+    assert_eq!(route[0]["routed_cost_low"], "1.05");
+    assert_eq!(route[0]["routed_cost_high"], "1.14");
+
+    // Past $10 (after the 23rd request, on day 3) the remaining 27 go to small:
+    // 23 × 0.45 + 27 × 0.021 = 10.35 + 0.567 = 10.917.
+    let replay = run(&["whatif", "route-at-hard-limit"]);
+    assert_eq!(replay[0]["switch_day"], "2026-11-03");
+    assert_eq!(replay[0]["routed_requests"], 27);
+    assert_eq!(replay[0]["replayed_cost_low"], "10.917");
+
+    // Ten requests in one minute a day at 5 rpm: five delayed a day, 25 × $0.45 = $11.25.
+    let throttle = run(&["whatif", "throttle", "--rpm", "5"]);
+    assert_eq!(throttle[0]["delayed_requests"], 25);
+    assert_eq!(throttle[0]["delayed_spend"], "11.25");
+}
