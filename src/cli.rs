@@ -193,6 +193,9 @@ pub enum BudgetsCommand {
         /// Exit 1 when a budget is past its `soft` or `hard` limit.
         #[arg(long, value_name = "LIMIT")]
         fail_on: Option<String>,
+        /// One row per budget and day (spend and running total) instead of the summary.
+        #[arg(long)]
+        daily: bool,
     },
     /// Budget definitions for AWS, Terraform, LiteLLM or Portkey.
     Export {
@@ -227,9 +230,16 @@ pub enum WhatifCommand {
         /// Only requests of this owner (`key=value`, repeat).
         #[arg(long, value_name = "KEY=VALUE")]
         scope: Vec<String>,
+        /// The high estimate's output tokens on the new model, as a multiple of the old.
+        #[arg(long, default_value_t = 1.3, value_name = "FACTOR")]
+        output_factor: f64,
     },
     /// Replay the month: past an owner's hard limit, non-critical requests go to the cheaper model.
-    RouteAtHardLimit,
+    RouteAtHardLimit {
+        /// The high estimate's output tokens on the new model, as a multiple of the old.
+        #[arg(long, default_value_t = 1.3, value_name = "FACTOR")]
+        output_factor: f64,
+    },
     /// Exact repeats served from a cache, and provider prompt caching.
     Cache {
         /// Seconds a cached answer lives.

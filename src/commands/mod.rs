@@ -2,6 +2,7 @@
 
 pub mod anomalies;
 pub mod attribution;
+pub mod budgets;
 pub mod chargeback;
 pub mod config_check;
 pub mod lifecycle;
@@ -11,6 +12,7 @@ pub mod query;
 pub mod reconcile;
 pub mod showback;
 pub mod unit_economics;
+pub mod whatif;
 
 use anyhow::Result;
 
@@ -30,6 +32,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Locality => locality::run(&settings),
         Command::UnitEconomics(args) => unit_economics::run(&settings, &args),
         Command::Config { command: ConfigCommand::Check } => config_check::run(&settings),
+        Command::Budgets { command } => budgets::run(&settings, &command),
+        Command::Whatif { command } => whatif::run(&settings, &command),
         _ => Err(crate::error::hinted("this command is not built yet", "see the open issues")),
     }
 }

@@ -1,8 +1,12 @@
 //! Analyses: pure functions from frames to frames. No files, no network, no clock.
 
 pub mod anomalies;
+pub mod budget_export;
+pub mod budget_run;
+pub mod budgets;
 pub mod chargeback;
 pub mod frames;
+pub mod ledger;
 pub mod lifecycle;
 pub mod locality;
 pub mod owners;
@@ -12,3 +16,4 @@ pub mod retries;
 pub mod showback;
 pub mod unit_economics;
 pub mod wallet;
+pub mod whatif;
