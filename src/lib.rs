@@ -28,7 +28,9 @@ use clap::Parser as _;
 pub fn main_entry() -> ExitCode {
     let cli = cli::Cli::parse();
     logging::init(&cli.global);
-    match commands::run(cli) {
+    let result = commands::run(cli);
+    aws::s3::remove_downloads();
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => exit_for(&error),
     }

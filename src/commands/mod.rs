@@ -1,6 +1,7 @@
 //! One file per command; each reads top to bottom: resolve, read, compute, write.
 
 pub mod config_check;
+pub mod fetch;
 pub mod load;
 pub mod query;
 pub mod showback;
@@ -16,6 +17,7 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Showback(args) => showback::run(&settings, &args),
         Command::Query(args) => query::run(&settings, &args),
+        Command::Fetch(args) => fetch::run(&settings, &args),
         Command::Config { command: ConfigCommand::Check } => config_check::run(&settings),
         _ => Err(crate::error::hinted("this command is not built yet", "see the open issues")),
     }

@@ -35,6 +35,11 @@ pub mod costs {
     /// True when the period is not final (Cost Explorer `Estimated`, blank invoice id).
     pub const PROVISIONAL: &str = "provisional";
 
+    /// Net unblended cost (after discounts), from Cost Explorer; not among the fixed columns.
+    pub const NET_BILLED_COST: &str = "net_billed_cost";
+    /// Net amortized cost (after discounts), from Cost Explorer; not among the fixed columns.
+    pub const NET_EFFECTIVE_COST: &str = "net_effective_cost";
+
     /// The fixed columns, in output order; taxonomy columns follow them.
     pub const FIXED: [&str; 23] = [
         CHARGE_PERIOD_START,

@@ -1,0 +1,331 @@
+//! Cost Explorer `GetCostAndUsage` pages into the canonical `costs` frame.
+//!
+//! One row per time bucket and group. `UnblendedCost` is the billed cost, `AmortizedCost`
+//! the effective cost, `UsageQuantity` the consumed quantity with its unit; the net metrics
+//! land in their own columns beside the canonical ones. Amounts are parsed exactly, and the
+//! currency is the unit of the cost metrics (two units on one row are an error). Group keys
+//! follow the API: a tag or cost category key is `key$value`, split on the first `$`, and
+//! `key$` means untagged (a null owner, `__unallocated__` in reports); a dimension key is the
+//! bare value. Owners go through the taxonomy like every other source, so aliases and
+//! account fallbacks apply. A (period, group) that a later page repeats is counted once and
+//! reported in the [`Summary`]. Pure: pages in, frame out.
+
+use std::collections::{BTreeMap, HashMap};
+
+use anyhow::Result;
+use chrono::{NaiveDate, TimeZone as _, Utc};
+use polars::prelude::*;
+
+use super::builder::{CostBuilder, CostRow, money_column};
+use crate::aws::ce::{Amount, CostPage, CostRequest, GroupBy, PeriodResult};
+use crate::enrich::taxonomy::{TagPlan, canonical_key};
+use crate::error::InputError;
+use crate::model::costs;
+use crate::money::Money;
+
+/// Metric names of the API.
+pub mod names {
+    pub const UNBLENDED_COST: &str = "UnblendedCost";
+    pub const AMORTIZED_COST: &str = "AmortizedCost";
+    pub const NET_UNBLENDED_COST: &str = "NetUnblendedCost";
+    pub const NET_AMORTIZED_COST: &str = "NetAmortizedCost";
+    pub const USAGE_QUANTITY: &str = "UsageQuantity";
+    /// Every metric `fetch` accepts.
+    pub const ALL: [&str; 5] =
+        [UNBLENDED_COST, AMORTIZED_COST, NET_UNBLENDED_COST, NET_AMORTIZED_COST, USAGE_QUANTITY];
+}
+
+/// The `source_file` of rows that came from the API.
+pub const SOURCE: &str = "cost-explorer:GetCostAndUsage";
+
+/// What the conversion saw, for the messages of `fetch`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub pages: usize,
+    pub rows: usize,
+    /// Distinct time buckets.
+    pub periods: usize,
+    /// Time buckets marked `Estimated`.
+    pub estimated_periods: usize,
+    /// (period, group) pairs a later page repeated; the first is kept.
+    pub duplicates: usize,
+    /// The first repeat: period start, group keys, first page, repeating page (1-based).
+    pub first_duplicate: Option<(String, String, usize, usize)>,
+    /// Billed and effective totals per currency.
+    pub totals: BTreeMap<String, (Money, Money)>,
+}
+
+/// Converts every page of one request into a canonical frame with the owner columns of
+/// `plan`.
+pub fn to_costs(
+    pages: &[CostPage],
+    request: &CostRequest,
+    plan: &TagPlan,
+) -> Result<(DataFrame, Summary)> {
+    let mut summary = Summary { pages: pages.len(), ..Summary::default() };
+    let mut builder = CostBuilder::new(plan.names(), SOURCE);
+    let mut extras = Extras::new(request);
+    let mut seen: HashMap<(String, String, Vec<String>), usize> = HashMap::new();
+    let mut periods = std::collections::BTreeSet::new();
+    for (page_index, page) in pages.iter().enumerate() {
+        let page_number = page_index + 1;
+        for result in &page.results {
+            if periods.insert((result.start.clone(), result.end.clone())) && result.estimated {
+                summary.estimated_periods += 1;
+            }
+            for (keys, metrics) in lines_of(result, request) {
+                let identity = (result.start.clone(), result.end.clone(), keys.clone());
+                if let Some(first_page) = seen.get(&identity) {
+                    summary.duplicates += 1;
+                    summary.first_duplicate.get_or_insert_with(|| {
+                        (result.start.clone(), keys.join(","), *first_page, page_number)
+                    });
+                    continue;
+                }
+                seen.insert(identity, page_number);
+                let place = Place { page: page_number, period: &result.start, keys: &keys };
+                let row = row_of(result, &keys, metrics, request, plan, &place)?;
+                let totals = summary.totals.entry(row.billing_currency.clone()).or_default();
+                totals.0 += row.billed_cost;
+                totals.1 += row.effective_cost;
+                extras.push(&keys, metrics, &place)?;
+                builder.push(row);
+            }
+        }
+    }
+    summary.periods = periods.len();
+    summary.rows = builder.len();
+    let mut frame = builder.finish()?;
+    for column in extras.columns() {
+        frame.with_column(column)?;
+    }
+    Ok((frame, summary))
+}
+
+/// Where a value came from, for error messages.
+struct Place<'a> {
+    page: usize,
+    period: &'a str,
+    keys: &'a [String],
+}
+
+impl Place<'_> {
+    /// An error about one metric of this line.
+    fn error(&self, column: &str, expected: &str, found: &str) -> InputError {
+        let group =
+            if self.keys.is_empty() { String::new() } else { format!(", group `{}`", self.keys.join(",")) };
+        InputError {
+            file: "Cost Explorer response".into(),
+            location: format!("page {}, period `{}`{group}", self.page, self.period),
+            column: column.into(),
+            expected: expected.into(),
+            found: found.into(),
+            hint: Some("rerun `aispend fetch`; report the response if it repeats".into()),
+        }
+    }
+}
+
+/// The (group keys, metrics) lines of one time bucket: its groups, or its total when the
+/// request has no grouping.
+fn lines_of<'a>(
+    result: &'a PeriodResult,
+    request: &CostRequest,
+) -> Vec<(Vec<String>, &'a BTreeMap<String, Amount>)> {
+    if request.group_by.is_empty() {
+        if result.total.is_empty() {
+            return Vec::new();
+        }
+        return vec![(Vec::new(), &result.total)];
+    }
+    result.groups.iter().map(|group| (group.keys.clone(), &group.metrics)).collect()
+}
+
+/// An exact amount and its unit.
+fn amount_of(
+    metrics: &BTreeMap<String, Amount>,
+    name: &str,
+    place: &Place<'_>,
+) -> Result<Option<(Money, Option<String>)>> {
+    let Some(amount) = metrics.get(name) else { return Ok(None) };
+    let text = amount.amount.as_deref().unwrap_or("").trim();
+    let value = Money::parse(text).map_err(|_| place.error(name, "a decimal amount", text))?;
+    let unit = amount.unit.as_deref().map(str::trim).filter(|u| !u.is_empty()).map(str::to_string);
+    Ok(Some((value, unit)))
+}
+
+/// A required cost metric and its currency.
+fn cost_of(
+    metrics: &BTreeMap<String, Amount>,
+    name: &str,
+    place: &Place<'_>,
+) -> Result<(Money, String)> {
+    match amount_of(metrics, name, place)? {
+        Some((value, Some(unit))) => Ok((value, unit)),
+        Some((_, None)) => Err(place.error(name, "an amount with its unit", "no unit").into()),
+        None => Err(place.error(name, "the metric", "nothing").into()),
+    }
+}
+
+/// One canonical row.
+fn row_of(
+    result: &PeriodResult,
+    keys: &[String],
+    metrics: &BTreeMap<String, Amount>,
+    request: &CostRequest,
+    plan: &TagPlan,
+    place: &Place<'_>,
+) -> Result<CostRow> {
+    let start = NaiveDate::parse_from_str(result.start.get(..10).unwrap_or(""), "%Y-%m-%d")
+        .map_err(|_| place.error("TimePeriod.Start", "a day `YYYY-MM-DD`", &result.start))?;
+    let (billed, currency) = cost_of(metrics, names::UNBLENDED_COST, place)?;
+    let (effective, effective_currency) = cost_of(metrics, names::AMORTIZED_COST, place)?;
+    if effective_currency != currency {
+        let found = format!("{effective_currency} beside {currency}");
+        return Err(place.error(names::AMORTIZED_COST, "one currency per row", &found).into());
+    }
+    let usage = amount_of(metrics, names::USAGE_QUANTITY, place)?;
+    let dimensions = Dimensions::of(keys, request);
+    let mut tags = Vec::new();
+    for (group, key) in request.group_by.iter().zip(keys) {
+        let (name, is_category) = match group {
+            GroupBy::Tag(name) => (name, false),
+            GroupBy::CostCategory(name) => (name, true),
+            GroupBy::Dimension(_) => continue,
+        };
+        tags.push((canonical_key(name), group_value(key).to_string(), is_category));
+    }
+    let account = dimensions.get("LINKED_ACCOUNT").unwrap_or_default();
+    let owners = plan.resolve(&tags, &account, "");
+    let record_type = dimensions.get("RECORD_TYPE");
+    let midnight = Utc.from_utc_datetime(&start.and_hms_opt(0, 0, 0).unwrap_or_default());
+    Ok(CostRow {
+        charge_period_start: Some(midnight),
+        billing_period: start.format("%Y-%m").to_string(),
+        provider: "AWS".into(),
+        sub_account_id: dimensions.get("LINKED_ACCOUNT"),
+        service_name: dimensions.get("SERVICE"),
+        region_id: dimensions.get("REGION"),
+        usage_type: dimensions.get("USAGE_TYPE"),
+        charge_category: record_type.as_deref().map_or("usage", charge_category).into(),
+        line_item_type: record_type,
+        consumed_quantity: usage.as_ref().map(|(value, _)| *value),
+        consumed_unit: usage.and_then(|(_, unit)| unit),
+        billed_cost: billed,
+        effective_cost: effective,
+        billing_currency: currency,
+        provisional: result.estimated,
+        owners: owners.values,
+        tag_conflicts: owners.conflicts,
+        ..CostRow::default()
+    })
+}
+
+/// The value of a `key$value` group key (the whole key when it has no `$`).
+pub fn group_value(key: &str) -> &str {
+    key.split_once('$').map_or(key, |(_, value)| value)
+}
+
+/// The charge category of a Cost Explorer `RECORD_TYPE` (`Savings Plan Covered Usage`).
+fn charge_category(record_type: &str) -> &'static str {
+    let compact: String = record_type.split_whitespace().collect();
+    match super::cur_csv::charge_category(&compact) {
+        "adjustment" => {
+            let lower = compact.to_ascii_lowercase();
+            if lower.contains("fee") {
+                "purchase"
+            } else if lower.contains("credit") || lower.contains("discount") {
+                "credit"
+            } else {
+                "adjustment"
+            }
+        }
+        known => known,
+    }
+}
+
+/// The dimension values of one group, by dimension name.
+struct Dimensions(BTreeMap<String, String>);
+
+impl Dimensions {
+    fn of(keys: &[String], request: &CostRequest) -> Dimensions {
+        let mut values = BTreeMap::new();
+        for (group, key) in request.group_by.iter().zip(keys) {
+            if let GroupBy::Dimension(name) = group {
+                values.insert(name.to_ascii_uppercase(), key.clone());
+            }
+        }
+        Dimensions(values)
+    }
+
+    fn get(&self, name: &str) -> Option<String> {
+        self.0.get(name).filter(|v| !v.trim().is_empty()).cloned()
+    }
+}
+
+/// Dimensions without a canonical column, and the net metrics, as extra columns.
+struct Extras {
+    /// (column name, position of the group key) for dimensions such as `OPERATION`.
+    dimension_columns: Vec<(String, usize)>,
+    dimension_values: Vec<Vec<Option<String>>>,
+    /// (column name, metric) for the net metrics that were asked for.
+    net_columns: Vec<(&'static str, &'static str)>,
+    net_values: Vec<Vec<Option<Money>>>,
+}
+
+/// Dimensions that have a canonical column.
+const CANONICAL_DIMENSIONS: [&str; 5] =
+    ["LINKED_ACCOUNT", "SERVICE", "REGION", "USAGE_TYPE", "RECORD_TYPE"];
+
+impl Extras {
+    fn new(request: &CostRequest) -> Extras {
+        let dimension_columns: Vec<(String, usize)> = request
+            .group_by
+            .iter()
+            .enumerate()
+            .filter_map(|(index, group)| match group {
+                GroupBy::Dimension(name)
+                    if !CANONICAL_DIMENSIONS.contains(&name.to_ascii_uppercase().as_str()) =>
+                {
+                    Some((canonical_key(name), index))
+                }
+                _ => None,
+            })
+            .collect();
+        let net_columns: Vec<(&'static str, &'static str)> = [
+            (costs::NET_BILLED_COST, names::NET_UNBLENDED_COST),
+            (costs::NET_EFFECTIVE_COST, names::NET_AMORTIZED_COST),
+        ]
+        .into_iter()
+        .filter(|(_, metric)| request.metrics.iter().any(|m| m == metric))
+        .collect();
+        Extras {
+            dimension_values: vec![Vec::new(); dimension_columns.len()],
+            net_values: vec![Vec::new(); net_columns.len()],
+            dimension_columns,
+            net_columns,
+        }
+    }
+
+    fn push(&mut self, keys: &[String], metrics: &BTreeMap<String, Amount>, place: &Place<'_>) -> Result<()> {
+        for ((_, index), values) in self.dimension_columns.iter().zip(&mut self.dimension_values) {
+            values.push(keys.get(*index).filter(|k| !k.is_empty()).cloned());
+        }
+        for ((_, metric), values) in self.net_columns.iter().zip(&mut self.net_values) {
+            values.push(amount_of(metrics, metric, place)?.map(|(value, _)| value));
+        }
+        Ok(())
+    }
+
+    fn columns(self) -> Vec<Column> {
+        let mut columns: Vec<Column> = self
+            .dimension_columns
+            .iter()
+            .zip(self.dimension_values)
+            .map(|((name, _), values)| Column::new(name.as_str().into(), values))
+            .collect();
+        for ((name, _), values) in self.net_columns.iter().zip(self.net_values) {
+            columns.push(money_column(name, values.into_iter()));
+        }
+        columns
+    }
+}
