@@ -11,8 +11,7 @@ use std::collections::BTreeMap;
 
 use anyhow::{Context as _, Result, bail};
 use aws_sdk_costexplorer::types::{
-    DateInterval, Granularity as SdkGranularity, GroupDefinition, GroupDefinitionType,
-    MetricValue,
+    DateInterval, Granularity as SdkGranularity, GroupDefinition, GroupDefinitionType, MetricValue,
 };
 use chrono::NaiveDate;
 
@@ -98,8 +97,11 @@ pub struct CostPage {
 /// Cost Explorer, as far as aispend uses it.
 pub trait CostExplorer {
     /// One page of `GetCostAndUsage`.
-    fn get_cost_and_usage(&self, request: &CostRequest, page_token: Option<&str>)
-    -> Result<CostPage>;
+    fn get_cost_and_usage(
+        &self,
+        request: &CostRequest,
+        page_token: Option<&str>,
+    ) -> Result<CostPage>;
 }
 
 /// Stops a server that keeps returning tokens from running forever.
@@ -111,9 +113,9 @@ pub fn fetch_all(client: &dyn CostExplorer, request: &CostRequest) -> Result<Vec
     let mut token: Option<String> = None;
     let mut seen = std::collections::BTreeSet::new();
     loop {
-        let page = client
-            .get_cost_and_usage(request, token.as_deref())
-            .with_context(|| format!("cannot read page {} of Cost Explorer results", pages.len() + 1))?;
+        let page = client.get_cost_and_usage(request, token.as_deref()).with_context(|| {
+            format!("cannot read page {} of Cost Explorer results", pages.len() + 1)
+        })?;
         tracing::debug!(
             "Cost Explorer page {}: {} time periods",
             pages.len() + 1,
@@ -123,7 +125,10 @@ pub fn fetch_all(client: &dyn CostExplorer, request: &CostRequest) -> Result<Vec
         pages.push(page);
         let Some(next) = &token else { return Ok(pages) };
         if !seen.insert(next.clone()) || pages.len() >= MAX_PAGES {
-            bail!("Cost Explorer returned the page token `{next}` twice; stopped after {} pages", pages.len());
+            bail!(
+                "Cost Explorer returned the page token `{next}` twice; stopped after {} pages",
+                pages.len()
+            );
         }
     }
 }
@@ -165,7 +170,10 @@ impl CostExplorer for SdkCostExplorer {
         }
         let output = super::block_on(call.send())?.map_err(|error| {
             hinted(
-                format!("Cost Explorer `GetCostAndUsage` failed: {}", super::describe_error(&error)),
+                format!(
+                    "Cost Explorer `GetCostAndUsage` failed: {}",
+                    super::describe_error(&error)
+                ),
                 super::CREDENTIALS_HINT,
             )
         })?;

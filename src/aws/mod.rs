@@ -31,7 +31,8 @@ static SDK_CONFIG: OnceLock<SdkConfig> = OnceLock::new();
 /// first client is made; `None` keeps the SDK's own resolution (`AWS_ENDPOINT_URL`).
 pub fn set_endpoint_url(url: Option<&str>) {
     if let Some(url) = url.map(str::trim).filter(|u| !u.is_empty()) {
-        if ENDPOINT_URL.set(url.to_string()).is_err() && ENDPOINT_URL.get().map(String::as_str) != Some(url)
+        if ENDPOINT_URL.set(url.to_string()).is_err()
+            && ENDPOINT_URL.get().map(String::as_str) != Some(url)
         {
             tracing::warn!("ignoring a second endpoint `{url}`: clients already use another one");
         }

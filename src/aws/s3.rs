@@ -114,8 +114,8 @@ impl ObjectStore for SdkStore {
         let mut objects = Vec::new();
         super::block_on(async {
             while let Some(page) = pages.next().await {
-                let page = page
-                    .map_err(|e| failed(format!("cannot list `s3://{bucket}/{prefix}`"), &e))?;
+                let page =
+                    page.map_err(|e| failed(format!("cannot list `s3://{bucket}/{prefix}`"), &e))?;
                 for object in page.contents() {
                     let size = u64::try_from(object.size().unwrap_or(0)).unwrap_or(0);
                     if let Some(key) = object.key() {
@@ -134,10 +134,14 @@ impl ObjectStore for SdkStore {
         super::block_on(async {
             let output = match call.await {
                 Ok(output) => output,
-                Err(error) if error.as_service_error().is_some_and(GetObjectError::is_no_such_key) => {
+                Err(error)
+                    if error.as_service_error().is_some_and(GetObjectError::is_no_such_key) =>
+                {
                     return Ok(None);
                 }
-                Err(error) => return Err(failed(format!("cannot read `s3://{bucket}/{key}`"), &error)),
+                Err(error) => {
+                    return Err(failed(format!("cannot read `s3://{bucket}/{key}`"), &error));
+                }
             };
             let bytes = output
                 .body
@@ -157,7 +161,8 @@ impl ObjectStore for SdkStore {
             let mut output = call.await.map_err(|e| failed(what(), &e))?;
             while let Some(chunk) = output.body.next().await {
                 let chunk = chunk.map_err(|e| failed(what(), &e))?;
-                file.write_all(&chunk).with_context(|| format!("cannot write `{}`", to.display()))?;
+                file.write_all(&chunk)
+                    .with_context(|| format!("cannot write `{}`", to.display()))?;
             }
             Ok::<(), anyhow::Error>(())
         })??;
@@ -174,7 +179,8 @@ impl ObjectStore for SdkStore {
             .checksum_algorithm(ChecksumAlgorithm::Sha256)
             .body(ByteStream::from(bytes.to_vec()))
             .send();
-        super::block_on(call)?.map_err(|e| failed(format!("cannot write `s3://{bucket}/{key}`"), &e))?;
+        super::block_on(call)?
+            .map_err(|e| failed(format!("cannot write `s3://{bucket}/{key}`"), &e))?;
         Ok(())
     }
 }
@@ -191,7 +197,11 @@ impl MemoryStore {
     /// The objects of a bucket, by key.
     pub fn bucket(&self, bucket: &str) -> BTreeMap<String, Vec<u8>> {
         let objects = self.objects.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        objects.iter().filter(|((b, _), _)| b == bucket).map(|((_, k), v)| (k.clone(), v.clone())).collect()
+        objects
+            .iter()
+            .filter(|((b, _), _)| b == bucket)
+            .map(|((_, k), v)| (k.clone(), v.clone()))
+            .collect()
     }
 
     fn objects(&self) -> std::sync::MutexGuard<'_, BTreeMap<(String, String), Vec<u8>>> {
@@ -220,7 +230,8 @@ impl ObjectStore for MemoryStore {
     }
 
     fn put(&self, bucket: &str, key: &str, bytes: &[u8]) -> Result<()> {
-        let mut budget = self.fail_puts_after.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut budget =
+            self.fail_puts_after.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(left) = budget.as_mut() {
             if *left == 0 {
                 bail!("cannot write `s3://{bucket}/{key}`: simulated failure");
@@ -316,7 +327,11 @@ pub fn download_into(store: &dyn ObjectStore, url: &str, folder: &Path) -> Resul
         local_of.insert(path, object.key.as_str());
     }
     let files = crate::ingest::manifest::files_of_folder(folder)?;
-    let total: u64 = objects.iter().filter(|o| files.iter().any(|f| local_of.get(f) == Some(&o.key.as_str()))).map(|o| o.size).sum();
+    let total: u64 = objects
+        .iter()
+        .filter(|o| files.iter().any(|f| local_of.get(f) == Some(&o.key.as_str())))
+        .map(|o| o.size)
+        .sum();
     tracing::info!("downloading {} objects ({total} bytes) from `{url}`", files.len());
     for file in &files {
         let Some(key) = local_of.get(file) else { bail!("`{}` was not listed", file.display()) };
@@ -352,7 +367,10 @@ mod tests {
     #[test]
     fn parses_and_joins_addresses() {
         let url = S3Url::parse("s3://bucket/reports/2025-01").unwrap();
-        assert_eq!(url.join("manifest.json").to_string(), "s3://bucket/reports/2025-01/manifest.json");
+        assert_eq!(
+            url.join("manifest.json").to_string(),
+            "s3://bucket/reports/2025-01/manifest.json"
+        );
         let root = S3Url::parse("s3://bucket").unwrap();
         assert_eq!(root.join("a.csv").key, "a.csv");
         assert!(S3Url::parse("s3:///key").is_err());
@@ -361,7 +379,8 @@ mod tests {
 
     #[test]
     fn cur_prefix_is_read_through_its_latest_manifest() {
-        let manifest = br#"{"assemblyId": "new", "reportKeys": ["cur/r/20250101-20250201/new/r-1.csv.gz"]}"#;
+        let manifest =
+            br#"{"assemblyId": "new", "reportKeys": ["cur/r/20250101-20250201/new/r-1.csv.gz"]}"#;
         let store = store_with(&[
             ("cur/r/20250101-20250201/r-Manifest.json", manifest),
             ("cur/r/20250101-20250201/old/r-1.csv.gz", b"old"),

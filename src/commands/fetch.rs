@@ -40,18 +40,30 @@ pub fn run(settings: &Settings, args: &FetchArgs) -> Result<()> {
         Some(day) => parse_day(day, "--today")?.date_naive(),
         None => Utc::now().date_naive(),
     };
+    crate::aws::set_endpoint_url(args.endpoint_url.as_deref());
+    let client = ce::SdkCostExplorer::new()?;
+    run_with(settings, args, today, &client).map(|_| ())
+}
+
+/// The command with its client and date given; returns the output address, or `None`
+/// when there was nothing to fetch.
+pub fn run_with(
+    settings: &Settings,
+    args: &FetchArgs,
+    today: NaiveDate,
+    client: &dyn CostExplorer,
+) -> Result<Option<String>> {
     let Some((start, end)) = request_days(&settings.period, today)? else {
         tracing::warn!(
             "nothing to fetch: the month to date has no complete day on `{today}`; \
              no Cost Explorer call was made"
         );
-        return Ok(());
+        return Ok(None);
     };
     let request = build_request(args, start, end)?;
-    crate::aws::set_endpoint_url(args.endpoint_url.as_deref());
-    let client = ce::SdkCostExplorer::new()?;
     let out = args_out(settings, start);
-    fetch_to(&client, &request, settings, &out)
+    fetch_to(client, &request, settings, &out)?;
+    Ok(Some(out))
 }
 
 /// Fetches every page, converts and writes; separate from [`run`] for the test double.
@@ -223,5 +235,113 @@ fn report(summary: &Summary) {
              {again})",
             summary.duplicates
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::ce::{Amount, CostPage, GroupResult, PeriodResult, ScriptedCostExplorer};
+    use crate::cli::{Cli, Command};
+    use clap::Parser as _;
+
+    fn day(text: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()
+    }
+
+    /// Settings and fetch flags from a command line, with an empty configuration.
+    fn parse(folder: &std::path::Path, flags: &[&str]) -> (Settings, FetchArgs) {
+        let config = folder.join("aispend.toml");
+        std::fs::write(&config, "").unwrap();
+        let mut line = vec!["aispend", "fetch", "--config", config.to_str().unwrap()];
+        line.extend_from_slice(flags);
+        let cli = Cli::try_parse_from(line).unwrap();
+        let Command::Fetch(args) = cli.command else { panic!("not fetch") };
+        (Settings::resolve(&cli.global).unwrap(), args)
+    }
+
+    /// One page with a `dept$sales` group of 1 USD on every day of `[start, end)`.
+    fn daily_page(start: NaiveDate, end: NaiveDate) -> CostPage {
+        let amount = Amount { amount: Some("1".into()), unit: Some("USD".into()) };
+        let metrics: std::collections::BTreeMap<String, Amount> =
+            [names::UNBLENDED_COST, names::AMORTIZED_COST]
+                .into_iter()
+                .map(|m| (m.to_string(), amount.clone()))
+                .collect();
+        let results = start
+            .iter_days()
+            .take_while(|d| *d < end)
+            .map(|d| PeriodResult {
+                start: d.to_string(),
+                end: d.succ_opt().unwrap().to_string(),
+                groups: vec![GroupResult {
+                    keys: vec!["dept$sales".into()],
+                    metrics: metrics.clone(),
+                }],
+                ..PeriodResult::default()
+            })
+            .collect();
+        CostPage { results, next_page_token: None }
+    }
+
+    #[test]
+    fn january_asks_for_the_first_of_february_and_gets_31_days() {
+        let folder = tempfile::tempdir().unwrap();
+        let out = folder.path().join("ce.parquet");
+        let (settings, args) = parse(
+            folder.path(),
+            &["--month", "2025-01", "--group-by", "tag:dept", "--out", out.to_str().unwrap()],
+        );
+        let client =
+            ScriptedCostExplorer::chained(vec![daily_page(day("2025-01-01"), day("2025-02-01"))]);
+        run_with(&settings, &args, day("2025-03-15"), &client).unwrap();
+        let calls = client.calls.borrow();
+        assert_eq!(calls.len(), 1);
+        assert_eq!((calls[0].0.start, calls[0].0.end), (day("2025-01-01"), day("2025-02-01")));
+        let frame = crate::ingest::parquet::scan(out.to_str().unwrap()).unwrap().collect().unwrap();
+        let days =
+            frame.column(crate::model::costs::CHARGE_PERIOD_START).unwrap().n_unique().unwrap();
+        assert_eq!((frame.height(), days), (31, 31));
+    }
+
+    #[test]
+    fn month_to_date_on_the_first_makes_no_call() {
+        let folder = tempfile::tempdir().unwrap();
+        let (settings, args) = parse(folder.path(), &["--out", "never.parquet"]);
+        let client = ScriptedCostExplorer::default();
+        assert_eq!(run_with(&settings, &args, day("2025-03-01"), &client).unwrap(), None);
+        assert!(client.calls.borrow().is_empty());
+        assert!(!std::path::Path::new("never.parquet").exists());
+        // On the 2nd the month to date is one whole day: [03-01, 03-02).
+        assert_eq!(
+            request_days(&settings.period, day("2025-03-02")).unwrap(),
+            Some((day("2025-03-01"), day("2025-03-02")))
+        );
+    }
+
+    #[test]
+    fn the_current_month_stops_at_today_and_the_future_is_refused() {
+        let january = Period::month("2025-01").unwrap();
+        assert_eq!(
+            request_days(&january, day("2025-01-20")).unwrap(),
+            Some((day("2025-01-01"), day("2025-01-20")))
+        );
+        assert_eq!(request_days(&january, day("2025-01-01")).unwrap(), None);
+        assert!(request_days(&january, day("2024-12-31")).is_err());
+    }
+
+    #[test]
+    fn groupings_and_metrics_are_checked() {
+        assert_eq!(parse_group_by("tag:user:Dept").unwrap(), GroupBy::Tag("Dept".into()));
+        assert_eq!(
+            parse_group_by("cost_category:Team").unwrap(),
+            GroupBy::CostCategory("Team".into())
+        );
+        assert_eq!(parse_group_by("service").unwrap(), GroupBy::Dimension("SERVICE".into()));
+        assert!(parse_group_by("colour").is_err());
+        assert!(parse_group_by("tag:").is_err());
+        let list = metric_list(&["usagequantity".into(), "UnblendedCost".into()]).unwrap();
+        assert_eq!(list, [names::UNBLENDED_COST, names::AMORTIZED_COST, names::USAGE_QUANTITY]);
+        assert!(metric_list(&["BlendedCost".into()]).is_err());
     }
 }

@@ -112,8 +112,11 @@ struct Place<'a> {
 impl Place<'_> {
     /// An error about one metric of this line.
     fn error(&self, column: &str, expected: &str, found: &str) -> InputError {
-        let group =
-            if self.keys.is_empty() { String::new() } else { format!(", group `{}`", self.keys.join(",")) };
+        let group = if self.keys.is_empty() {
+            String::new()
+        } else {
+            format!(", group `{}`", self.keys.join(","))
+        };
         InputError {
             file: "Cost Explorer response".into(),
             location: format!("page {}, period `{}`{group}", self.page, self.period),
@@ -306,7 +309,12 @@ impl Extras {
         }
     }
 
-    fn push(&mut self, keys: &[String], metrics: &BTreeMap<String, Amount>, place: &Place<'_>) -> Result<()> {
+    fn push(
+        &mut self,
+        keys: &[String],
+        metrics: &BTreeMap<String, Amount>,
+        place: &Place<'_>,
+    ) -> Result<()> {
         for ((_, index), values) in self.dimension_columns.iter().zip(&mut self.dimension_values) {
             values.push(keys.get(*index).filter(|k| !k.is_empty()).cloned());
         }
@@ -327,5 +335,173 @@ impl Extras {
             columns.push(money_column(name, values.into_iter()));
         }
         columns
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::ce::{Granularity, GroupResult};
+    use crate::config::Config;
+    use crate::ingest::builder::money_values;
+
+    fn amount(value: &str) -> Amount {
+        Amount { amount: Some(value.into()), unit: Some("USD".into()) }
+    }
+
+    fn group(key: &str, billed: &str, effective: &str) -> GroupResult {
+        let metrics = BTreeMap::from([
+            (names::UNBLENDED_COST.to_string(), amount(billed)),
+            (names::AMORTIZED_COST.to_string(), amount(effective)),
+        ]);
+        GroupResult { keys: vec![key.into()], metrics }
+    }
+
+    fn day(day: u32, groups: Vec<GroupResult>) -> PeriodResult {
+        let start = NaiveDate::from_ymd_opt(2025, 6, day).unwrap();
+        PeriodResult {
+            start: start.to_string(),
+            end: start.succ_opt().unwrap().to_string(),
+            estimated: day > 28,
+            total: BTreeMap::new(),
+            groups,
+        }
+    }
+
+    fn request(group_by: Vec<GroupBy>) -> CostRequest {
+        CostRequest {
+            start: NaiveDate::from_ymd_opt(2025, 6, 1).unwrap(),
+            end: NaiveDate::from_ymd_opt(2025, 7, 1).unwrap(),
+            granularity: Granularity::Daily,
+            metrics: vec![names::UNBLENDED_COST.into(), names::AMORTIZED_COST.into()],
+            group_by,
+        }
+    }
+
+    /// Days 1-10, 11-20 and 21-30 of June on three pages, each day with a `dept$sales` and
+    /// an untagged `dept$` group.
+    fn three_pages() -> Vec<CostPage> {
+        [1..=10, 11..=20, 21..=30]
+            .into_iter()
+            .map(|days| CostPage {
+                results: days
+                    .map(|d| {
+                        day(
+                            d,
+                            vec![
+                                group("dept$sales", "21.4009595589", "0.0000000123"),
+                                group("dept$", "-0.0000004", "1"),
+                            ],
+                        )
+                    })
+                    .collect(),
+                next_page_token: None,
+            })
+            .collect()
+    }
+
+    fn plan() -> TagPlan {
+        TagPlan::new(&Config::default(), &[])
+    }
+
+    fn sums(frame: &DataFrame, column: &str) -> Money {
+        money_values(frame.column(column).unwrap()).unwrap().into_iter().flatten().sum()
+    }
+
+    #[test]
+    fn three_pages_sum_exactly_and_untagged_is_null() {
+        let (frame, summary) =
+            to_costs(&three_pages(), &request(vec![GroupBy::Tag("dept".into())]), &plan()).unwrap();
+        assert_eq!((summary.pages, summary.rows, summary.periods), (3, 60, 30));
+        // 30 days x 21.4009595589 = 642.028786767; 30 x -0.0000004 = -0.000012;
+        // billed total 642.028786767 - 0.000012 = 642.028774767.
+        assert_eq!(sums(&frame, costs::BILLED_COST), Money::parse("642.028774767").unwrap());
+        // 30 x 0.0000000123 = 0.000000369; plus 30 x 1 = 30.000000369.
+        assert_eq!(sums(&frame, costs::EFFECTIVE_COST), Money::parse("30.000000369").unwrap());
+        let dept = frame.column("dept").unwrap().str().unwrap().clone();
+        assert_eq!(dept.null_count(), 30, "every `dept$` group is untagged");
+        assert_eq!(dept.iter().flatten().filter(|v| *v == "sales").count(), 30);
+        // Days 29 and 30 are estimated: 2 periods, 4 rows.
+        assert_eq!(summary.estimated_periods, 2);
+        let provisional = frame.column(costs::PROVISIONAL).unwrap().bool().unwrap().clone();
+        assert_eq!(provisional.sum(), Some(4));
+        let usd = summary.totals["USD"];
+        assert_eq!(usd.0, Money::parse("642.028774767").unwrap());
+    }
+
+    #[test]
+    fn a_group_repeated_on_a_later_page_counts_once() {
+        let mut pages = three_pages();
+        // Page 3 repeats day 10's `dept$sales` group from page 1 with another amount.
+        pages[2].results.push(day(10, vec![group("dept$sales", "999", "999")]));
+        let (frame, summary) =
+            to_costs(&pages, &request(vec![GroupBy::Tag("dept".into())]), &plan()).unwrap();
+        assert_eq!(summary.duplicates, 1);
+        assert_eq!(summary.first_duplicate, Some(("2025-06-10".into(), "dept$sales".into(), 1, 3)));
+        assert_eq!(frame.height(), 60);
+        assert_eq!(sums(&frame, costs::BILLED_COST), Money::parse("642.028774767").unwrap());
+    }
+
+    #[test]
+    fn dimensions_fill_canonical_columns_and_totals_need_no_grouping() {
+        let request = request(vec![
+            GroupBy::Dimension("SERVICE".into()),
+            GroupBy::Dimension("OPERATION".into()),
+        ]);
+        let mut groups = vec![group("Amazon Bedrock", "2.5", "2.5")];
+        groups[0].keys.push("InvokeModel".into());
+        let (frame, _) = to_costs(
+            &[CostPage { results: vec![day(3, groups)], next_page_token: None }],
+            &request,
+            &plan(),
+        )
+        .unwrap();
+        let service =
+            frame.column(costs::SERVICE_NAME).unwrap().str().unwrap().get(0).map(str::to_string);
+        assert_eq!(service.as_deref(), Some("Amazon Bedrock"));
+        let operation =
+            frame.column("operation").unwrap().str().unwrap().get(0).map(str::to_string);
+        assert_eq!(operation.as_deref(), Some("InvokeModel"));
+
+        let mut total = day(4, Vec::new());
+        total.total = group("", "7", "6").metrics;
+        let page = CostPage { results: vec![total], next_page_token: None };
+        let (frame, _) = to_costs(&[page], &super::tests::request(Vec::new()), &plan()).unwrap();
+        assert_eq!(sums(&frame, costs::BILLED_COST), Money::from_units(7));
+        assert_eq!(
+            frame.column(costs::BILLING_PERIOD).unwrap().str().unwrap().get(0),
+            Some("2025-06")
+        );
+    }
+
+    #[test]
+    fn bad_amounts_and_missing_units_name_their_place() {
+        let page = CostPage {
+            results: vec![day(2, vec![group("dept$ads", "1.2.3", "1")])],
+            next_page_token: None,
+        };
+        let error =
+            to_costs(&[page], &request(vec![GroupBy::Tag("dept".into())]), &plan()).unwrap_err();
+        let text = error.to_string();
+        assert!(text.contains("page 1, period `2025-06-02`, group `dept$ads`"), "{text}");
+        assert!(text.contains("found `1.2.3`"), "{text}");
+
+        let mut no_unit = group("dept$ads", "1", "1");
+        no_unit.metrics.get_mut(names::UNBLENDED_COST).unwrap().unit = None;
+        let page = CostPage { results: vec![day(2, vec![no_unit])], next_page_token: None };
+        let error =
+            to_costs(&[page], &request(vec![GroupBy::Tag("dept".into())]), &plan()).unwrap_err();
+        assert!(error.to_string().contains("expected an amount with its unit"), "{error}");
+    }
+
+    #[test]
+    fn record_types_become_charge_categories() {
+        assert_eq!(charge_category("Usage"), "usage");
+        assert_eq!(charge_category("Savings Plan Covered Usage"), "usage");
+        assert_eq!(charge_category("Recurring reservation fee"), "purchase");
+        assert_eq!(charge_category("Credit"), "credit");
+        assert_eq!(charge_category("Enterprise Discount Program Discount"), "credit");
+        assert_eq!(group_value("dept$"), "");
+        assert_eq!(group_value("team$a$b"), "a$b");
     }
 }
