@@ -3,6 +3,7 @@
 pub mod config_check;
 pub mod fetch;
 pub mod load;
+pub mod monthly;
 pub mod query;
 pub mod showback;
 
@@ -18,6 +19,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Showback(args) => showback::run(&settings, &args),
         Command::Query(args) => query::run(&settings, &args),
         Command::Fetch(args) => fetch::run(&settings, &args),
+        Command::Monthly(args) => monthly::run(&settings, &args),
         Command::Config { command: ConfigCommand::Check } => config_check::run(&settings),
         _ => Err(crate::error::hinted("this command is not built yet", "see the open issues")),
     }

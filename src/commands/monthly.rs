@@ -1,0 +1,425 @@
+//! `aispend monthly`: the cron job. Every report of one month into a folder or S3 prefix.
+//!
+//! Reports come from a registry ([`jobs`]): each job is a name, its main money column and a
+//! function from the month's inputs to a frame (or to nothing when it does not apply).
+//! Each report is written as CSV and Parquet, then `summary.md` for people, then, last,
+//! `manifest.json` with every file's size, SHA-256, row count and money total. Nothing in
+//! the files depends on the clock, so a second run of the same inputs writes the same bytes.
+//! A lock keeps two runs of one output apart. When an earlier run closed the month (no
+//! provisional line) and AWS restated it since, `adjustments.csv` lists the difference per
+//! department against that run's report, found through its manifest.
+
+use std::path::PathBuf;
+
+use anyhow::{Result, bail};
+use polars::prelude::*;
+
+use crate::aws::s3::{S3Url, SdkStore};
+use crate::cli::{Format, MonthlyArgs};
+use crate::commands::load::Inputs;
+use crate::error::{PolicyFailure, hinted};
+use crate::ingest::builder::money_values;
+use crate::model::costs;
+use crate::money::Money;
+use crate::output::bundle::{self, Entry, Folder, MANIFEST, Manifest};
+use crate::output::{self, TableSpec};
+use crate::report::adjustments::{self, Basis, DepartmentAmount};
+use crate::report::showback;
+use crate::settings::Settings;
+
+/// What a report job may read.
+pub struct MonthContext<'a> {
+    pub settings: &'a Settings,
+    pub inputs: &'a Inputs,
+    /// The month's invoice lines: `inputs.costs` kept to the billing period.
+    pub costs: LazyFrame,
+    /// The taxonomy's owner keys, most significant (the department) first.
+    pub keys: Vec<String>,
+}
+
+/// The policy results `--fail-on` can ask to fail on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Policy {
+    /// A budget past its soft limit.
+    Soft,
+    /// A budget past its hard limit (also fails `--fail-on soft`).
+    Hard,
+    /// A spend anomaly.
+    Anomaly,
+}
+
+/// A policy result a report found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub policy: Policy,
+    pub message: String,
+}
+
+/// A report and its policy results.
+pub struct ReportOutput {
+    pub frame: DataFrame,
+    pub findings: Vec<Finding>,
+}
+
+impl From<DataFrame> for ReportOutput {
+    fn from(frame: DataFrame) -> ReportOutput {
+        ReportOutput { frame, findings: Vec::new() }
+    }
+}
+
+/// Builds one report; `None` when it does not apply to this month's inputs.
+pub type Build = Box<dyn Fn(&MonthContext<'_>) -> Result<Option<ReportOutput>>>;
+
+/// One report of the month.
+pub struct ReportJob {
+    /// File stem: `<name>.csv`, `<name>.parquet`.
+    pub name: &'static str,
+    /// The money column summed into the manifest.
+    pub money_column: &'static str,
+    /// (department, amount, currency) columns when restatements may compare this report.
+    pub compared_by: Option<(String, String, String)>,
+    pub build: Build,
+}
+
+impl ReportJob {
+    /// A job.
+    pub fn new(
+        name: &'static str,
+        money_column: &'static str,
+        build: impl Fn(&MonthContext<'_>) -> Result<Option<ReportOutput>> + 'static,
+    ) -> ReportJob {
+        ReportJob { name, money_column, compared_by: None, build: Box::new(build) }
+    }
+
+    /// Lets restatements compare this report per department.
+    #[must_use]
+    pub fn compared_by(mut self, department: &str, amount: &str, currency: &str) -> ReportJob {
+        self.compared_by = Some((department.into(), amount.into(), currency.into()));
+        self
+    }
+}
+
+/// Reports that restatements compare, most preferred first: the journal once chargeback
+/// exists, the showback until then.
+const ADJUSTMENT_BASES: [&str; 2] = ["journal", "showback"];
+/// The adjustment journal's file stem.
+const ADJUSTMENTS: &str = "adjustments";
+/// The summary for people.
+const SUMMARY: &str = "summary.md";
+
+/// Every report of the month, in writing order. One line per report.
+pub fn jobs(keys: &[String]) -> Vec<ReportJob> {
+    let department = keys.first().cloned().unwrap_or_else(|| "dept".into());
+    vec![
+        ReportJob::new("showback", costs::EFFECTIVE_COST, |month| {
+            Ok(Some(showback::showback(month.costs.clone(), &month.keys)?.0.into()))
+        })
+        .compared_by(&department, costs::EFFECTIVE_COST, showback::columns::CURRENCY),
+        // TODO(#2): chargeback statements and journal (`compared_by` its cost center,
+        // amount and currency), reconciliation; TODO(#5): budget status (findings `Soft`,
+        // `Hard`) and anomalies (findings `Anomaly`).
+    ]
+}
+
+/// Runs the command.
+pub fn run(settings: &Settings, args: &MonthlyArgs) -> Result<()> {
+    let Some(month) = settings.period.billing_period() else {
+        return Err(hinted("`monthly` covers one billing month", "pass `--month YYYY-MM`"));
+    };
+    let fail_on = parse_fail_on(&args.fail_on)?;
+    let out = settings.global.out.clone().unwrap_or_else(|| format!("reports/{month}"));
+    crate::aws::set_endpoint_url(args.endpoint_url.as_deref());
+    let _lock = bundle::lock(&out)?;
+    let folder = if out.starts_with("s3://") {
+        Folder::S3 { store: SdkStore::shared()?, prefix: S3Url::parse(&out)? }
+    } else {
+        Folder::Local(PathBuf::from(&out))
+    };
+    let inputs = Inputs::load(settings, &[])?;
+    let written = write_month(settings, &inputs, &folder)?;
+    tracing::info!("wrote {} files and `{MANIFEST}` to `{out}`", written.manifest.files.len());
+    check_policy(&written.findings, &fail_on)
+}
+
+/// What a run wrote.
+pub struct Written {
+    pub manifest: Manifest,
+    pub findings: Vec<Finding>,
+}
+
+/// Builds every report of the settings' month and writes the bundle into `folder`.
+pub fn write_month(settings: &Settings, inputs: &Inputs, folder: &Folder<'_>) -> Result<Written> {
+    let Some(month) = settings.period.billing_period() else {
+        bail!("`monthly` needs one billing month");
+    };
+    let Some(all_costs) = inputs.costs.clone() else {
+        return Err(hinted(
+            "no bill to read",
+            "pass `--cur`, `--focus` or `--ce`, or list sources under `[sources]` in aispend.toml",
+        ));
+    };
+    let costs = showback::filter_period(all_costs, &settings.period);
+    let provisional = is_provisional(&costs)?;
+    let context = MonthContext { settings, inputs, costs, keys: inputs.plan.names() };
+    let mut reports = Vec::new();
+    for job in jobs(&context.keys) {
+        if let Some(report) = (job.build)(&context)? {
+            reports.push((job, report));
+        }
+    }
+    let previous = read_previous(folder, month)?;
+
+    let mut files: Vec<(String, Vec<u8>, Entry)> = Vec::new();
+    for (job, report) in &reports {
+        files.extend(report_files(job.name, &report.frame, job.money_column)?);
+    }
+    let (basis, current) = match adjustment_basis(&reports)? {
+        Some((basis, totals)) => (Some(basis), totals),
+        None => (None, Vec::new()),
+    };
+    let against = match (&basis, &previous) {
+        (Some(basis), Some(previous)) => baseline(previous, basis, &current, folder)?,
+        _ => None,
+    };
+    let adjustment_frame = match (&against, &basis) {
+        (Some(before), Some(basis)) => {
+            adjustments::adjustments(before, &current, &basis.key_column)?
+        }
+        _ => None,
+    };
+    if let Some(frame) = &adjustment_frame {
+        tracing::warn!(
+            "AWS restated {month} since it was closed: {} departments changed; see \
+             `{ADJUSTMENTS}.csv`",
+            frame.height()
+        );
+        files.extend(report_files(ADJUSTMENTS, frame, adjustments::columns::DIFFERENCE)?);
+    }
+    let findings: Vec<Finding> =
+        reports.iter().flat_map(|(_, report)| report.findings.iter().cloned()).collect();
+    let summary = summary_markdown(
+        month,
+        provisional,
+        &files,
+        &current,
+        adjustment_frame.as_ref(),
+        &findings,
+    );
+    files.push((
+        SUMMARY.into(),
+        summary.clone().into_bytes(),
+        Entry::document(SUMMARY, summary.as_bytes()),
+    ));
+
+    for (name, bytes, _) in &files {
+        folder.write(name, bytes)?;
+    }
+    let manifest = Manifest {
+        month: month.to_string(),
+        provisional,
+        adjustment_basis: basis,
+        adjusted_against: adjustment_frame.is_some().then_some(against).flatten(),
+        files: files.into_iter().map(|(_, _, entry)| entry).collect(),
+    };
+    folder.write(MANIFEST, &manifest.to_bytes()?)?;
+    Ok(Written { manifest, findings })
+}
+
+/// True when some line of the month is not final.
+fn is_provisional(costs: &LazyFrame) -> Result<bool> {
+    let flags = costs.clone().select([col(costs::PROVISIONAL).any(true)]).collect()?;
+    Ok(flags.column(costs::PROVISIONAL)?.bool()?.get(0).unwrap_or(false))
+}
+
+/// The CSV and Parquet files of one report with their manifest entries.
+fn report_files(
+    name: &str,
+    frame: &DataFrame,
+    money_column: &str,
+) -> Result<Vec<(String, Vec<u8>, Entry)>> {
+    let total: Money = match frame.column(money_column) {
+        Ok(column) => money_values(column)?.into_iter().flatten().sum(),
+        Err(_) => bail!("the `{name}` report has no money column `{money_column}`"),
+    };
+    let mut files = Vec::new();
+    for (extension, format) in [("csv", Format::Csv), ("parquet", Format::Parquet)] {
+        let file = format!("{name}.{extension}");
+        let bytes = output::render(frame, format, &TableSpec::default())?;
+        let entry = Entry {
+            rows: Some(frame.height() as u64),
+            money_column: Some(money_column.to_string()),
+            money_total: Some(total),
+            ..Entry::document(&file, &bytes)
+        };
+        files.push((file, bytes, entry));
+    }
+    Ok(files)
+}
+
+/// The manifest of an earlier run of this month in the folder, if any.
+fn read_previous(folder: &Folder<'_>, month: &str) -> Result<Option<Manifest>> {
+    let Some(bytes) = folder.read(MANIFEST)? else { return Ok(None) };
+    let manifest = Manifest::parse(&bytes, &folder.address(MANIFEST))?;
+    if manifest.month != month {
+        tracing::warn!(
+            "`{}` describes {}, not {month}; it is replaced and not compared",
+            folder.address(MANIFEST),
+            manifest.month
+        );
+        return Ok(None);
+    }
+    Ok(Some(manifest))
+}
+
+/// The report restatements compare, and its per-department totals.
+fn adjustment_basis(
+    reports: &[(ReportJob, ReportOutput)],
+) -> Result<Option<(Basis, Vec<DepartmentAmount>)>> {
+    for wanted in ADJUSTMENT_BASES {
+        let found = reports.iter().find(|(job, _)| job.name == wanted && job.compared_by.is_some());
+        if let Some((job, report)) = found {
+            let Some((key, amount, currency)) = job.compared_by.clone() else { continue };
+            let basis = Basis {
+                report: job.name.into(),
+                key_column: key,
+                amount_column: amount,
+                currency_column: currency,
+            };
+            let totals = adjustments::totals_of_frame(&report.frame, &basis)?;
+            return Ok(Some((basis, totals)));
+        }
+    }
+    Ok(None)
+}
+
+/// The amounts to compare this run with, when the earlier run closed the month.
+///
+/// Against the earlier run's report as its manifest lists it. When nothing changed since,
+/// a rerun keeps the comparison that run made, so it writes the same adjustment journal.
+fn baseline(
+    previous: &Manifest,
+    basis: &Basis,
+    current: &[DepartmentAmount],
+    folder: &Folder<'_>,
+) -> Result<Option<Vec<DepartmentAmount>>> {
+    if previous.provisional {
+        return Ok(None);
+    }
+    let name = format!("{}.csv", basis.report);
+    let address = folder.address(&name);
+    let skip = |why: &str| {
+        tracing::warn!("cannot compare with the earlier run of this month: {why}");
+        Ok(None)
+    };
+    if previous.adjustment_basis.as_ref() != Some(basis) {
+        return skip("it compared another report or other columns");
+    }
+    let Some(entry) = previous.entry(&name) else {
+        return skip(&format!("its manifest does not list `{name}`"));
+    };
+    let Some(bytes) = folder.read(&name)? else {
+        return skip(&format!("`{address}` is gone"));
+    };
+    if bundle::sha256_hex(&bytes) != entry.sha256 {
+        return skip(&format!("`{address}` changed after its manifest was written"));
+    }
+    let before = adjustments::totals_of_csv(&bytes, basis, &address)?;
+    if before == current {
+        return Ok(previous.adjusted_against.clone());
+    }
+    Ok(Some(before))
+}
+
+/// `summary.md`: the month at a glance.
+fn summary_markdown(
+    month: &str,
+    provisional: bool,
+    files: &[(String, Vec<u8>, Entry)],
+    departments: &[DepartmentAmount],
+    adjustments: Option<&DataFrame>,
+    findings: &[Finding],
+) -> String {
+    let mut text = format!("# aispend monthly report: {month}\n\n");
+    text.push_str(if provisional {
+        "Status: **provisional**. AWS may still change these numbers (estimated periods or no \
+         invoice yet).\n\n"
+    } else {
+        "Status: final.\n\n"
+    });
+    if !departments.is_empty() {
+        text.push_str(
+            "## Cost per department\n\n| department | currency | amount |\n|---|---|---:|\n",
+        );
+        for department in departments {
+            text.push_str(&format!(
+                "| {} | {} | {} |\n",
+                department.key,
+                department.currency,
+                department.amount.cents_string()
+            ));
+        }
+        text.push('\n');
+    }
+    if let Some(frame) = adjustments {
+        text.push_str(&format!(
+            "## Restatement\n\nAWS changed this month after an earlier run closed it: {} \
+             departments differ. Post `{ADJUSTMENTS}.csv`.\n\n",
+            frame.height()
+        ));
+    }
+    if !findings.is_empty() {
+        text.push_str("## Policy results\n\n");
+        for finding in findings {
+            text.push_str(&format!("- {:?}: {}\n", finding.policy, finding.message));
+        }
+        text.push('\n');
+    }
+    text.push_str("## Files\n\n| file | rows | money total |\n|---|---:|---:|\n");
+    for (_, _, entry) in files {
+        let rows = entry.rows.map(|r| r.to_string()).unwrap_or_default();
+        let total = match (&entry.money_column, entry.money_total) {
+            (Some(column), Some(total)) => format!("{} (`{column}`)", total.cents_string()),
+            _ => String::new(),
+        };
+        text.push_str(&format!("| {} | {rows} | {total} |\n", entry.name));
+    }
+    text.push_str(&format!("\n`{MANIFEST}` lists every file with its size and SHA-256.\n"));
+    text
+}
+
+/// The `--fail-on` values.
+fn parse_fail_on(values: &[String]) -> Result<Vec<Policy>> {
+    values
+        .iter()
+        .map(|value| value.trim().to_ascii_lowercase())
+        .filter(|value| !value.is_empty())
+        .map(|value| match value.as_str() {
+            "soft" => Ok(Policy::Soft),
+            "hard" => Ok(Policy::Hard),
+            "anomaly" | "anomalies" => Ok(Policy::Anomaly),
+            other => Err(hinted(
+                format!("`--fail-on {other}` is not a policy result"),
+                "use `soft`, `hard` or `anomaly` (comma-separated)",
+            )),
+        })
+        .collect()
+}
+
+/// Exit 1 (after writing everything) when a finding matches `--fail-on`.
+fn check_policy(findings: &[Finding], fail_on: &[Policy]) -> Result<()> {
+    let matches = |finding: &Finding| {
+        fail_on.iter().any(|policy| {
+            finding.policy == *policy || (*policy == Policy::Soft && finding.policy == Policy::Hard)
+        })
+    };
+    let failed: Vec<&Finding> = findings.iter().filter(|f| matches(f)).collect();
+    match failed.first() {
+        None => Ok(()),
+        Some(first) => Err(PolicyFailure(format!(
+            "{} policy results asked to fail on; the first: {}",
+            failed.len(),
+            first.message
+        ))
+        .into()),
+    }
+}
