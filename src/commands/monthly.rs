@@ -423,3 +423,169 @@ fn check_policy(findings: &[Finding], fail_on: &[Policy]) -> Result<()> {
         .into()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::s3::MemoryStore;
+    use crate::cli::Cli;
+    use clap::Parser as _;
+    use std::collections::BTreeMap;
+
+    const HEADER: &str = "bill/InvoiceId,bill/BillingPeriodStartDate,lineItem/UsageStartDate,\
+        lineItem/LineItemType,lineItem/UnblendedCost,lineItem/CurrencyCode,resourceTags/user:dept";
+
+    /// A January 2025 bill of `lines` (invoice id, line item type, cost, dept) and the
+    /// settings and inputs of `monthly --month 2025-01` on it.
+    fn month_of(
+        folder: &std::path::Path,
+        lines: &[(&str, &str, &str, &str)],
+    ) -> (Settings, Inputs) {
+        let mut csv = format!("{HEADER}\n");
+        for (invoice, kind, cost, dept) in lines {
+            csv.push_str(&format!(
+                "{invoice},2025-01-01T00:00:00Z,2025-01-10T00:00:00Z,{kind},{cost},USD,{dept}\n"
+            ));
+        }
+        let bill = folder.join("cur.csv");
+        std::fs::write(&bill, csv).unwrap();
+        let config = folder.join("aispend.toml");
+        std::fs::write(&config, "").unwrap();
+        let cli = Cli::try_parse_from([
+            "aispend",
+            "monthly",
+            "--config",
+            config.to_str().unwrap(),
+            "--month",
+            "2025-01",
+            "--cur",
+            bill.to_str().unwrap(),
+        ])
+        .unwrap();
+        let settings = Settings::resolve(&cli.global).unwrap();
+        let inputs = Inputs::load(&settings, &[]).unwrap();
+        (settings, inputs)
+    }
+
+    const CLOSED: [(&str, &str, &str, &str); 2] =
+        [("INV1", "Usage", "100.00", "ads"), ("INV1", "Usage", "50.005", "sales")];
+
+    fn local_files(folder: &std::path::Path) -> BTreeMap<String, Vec<u8>> {
+        std::fs::read_dir(folder)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| !p.file_name().unwrap().to_str().unwrap().starts_with('.'))
+            .map(|p| {
+                (p.file_name().unwrap().to_str().unwrap().to_string(), std::fs::read(&p).unwrap())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn s3_bundle_equals_the_local_one_and_a_rerun_changes_nothing() {
+        let temp = tempfile::tempdir().unwrap();
+        let (settings, inputs) = month_of(temp.path(), &CLOSED);
+        let store = MemoryStore::default();
+        let s3 =
+            Folder::S3 { store: &store, prefix: S3Url::parse("s3://reports/m/2025-01/").unwrap() };
+        let local_path = temp.path().join("out");
+        let local = Folder::Local(local_path.clone());
+        let written = write_month(&settings, &inputs, &s3).unwrap();
+        write_month(&settings, &inputs, &local).unwrap();
+
+        let objects: BTreeMap<String, Vec<u8>> = store
+            .bucket("reports")
+            .into_iter()
+            .map(|(key, bytes)| (key.trim_start_matches("m/2025-01/").to_string(), bytes))
+            .collect();
+        assert_eq!(objects, local_files(&local_path));
+        let names: Vec<&str> = objects.keys().map(String::as_str).collect();
+        assert_eq!(names, ["manifest.json", "showback.csv", "showback.parquet", "summary.md"]);
+        for entry in &written.manifest.files {
+            assert_eq!(bundle::sha256_hex(&objects[&entry.name]), entry.sha256, "{}", entry.name);
+            assert_eq!(objects[&entry.name].len() as u64, entry.size);
+        }
+        // 100.00 + 50.005 = 150.005 effective cost over two showback rows.
+        let showback = written.manifest.entry("showback.parquet").unwrap();
+        assert_eq!(
+            (showback.rows, showback.money_total),
+            (Some(2), Some(Money::parse("150.005").unwrap()))
+        );
+
+        write_month(&settings, &inputs, &s3).unwrap();
+        write_month(&settings, &inputs, &local).unwrap();
+        assert_eq!(store.bucket("reports").len(), 4);
+        let again: BTreeMap<String, Vec<u8>> = store
+            .bucket("reports")
+            .into_iter()
+            .map(|(key, bytes)| (key.trim_start_matches("m/2025-01/").to_string(), bytes))
+            .collect();
+        assert_eq!(again, objects);
+        assert_eq!(local_files(&local_path), objects);
+    }
+
+    #[test]
+    fn a_credit_after_close_writes_the_adjustment_journal_and_reruns_keep_it() {
+        let temp = tempfile::tempdir().unwrap();
+        let out = Folder::Local(temp.path().join("out"));
+        let (settings, inputs) = month_of(temp.path(), &CLOSED);
+        let first = write_month(&settings, &inputs, &out).unwrap();
+        assert!(first.manifest.entry("adjustments.csv").is_none());
+
+        let mut restated = CLOSED.to_vec();
+        restated.push(("INV1", "Credit", "-12.34", "ads"));
+        let (settings, inputs) = month_of(temp.path(), &restated);
+        let second = write_month(&settings, &inputs, &out).unwrap();
+        let journal = out.read("adjustments.csv").unwrap().unwrap();
+        // ads: 100.00 before, 100.00 - 12.34 = 87.66 now; sales unchanged.
+        assert_eq!(
+            String::from_utf8(journal.clone()).unwrap(),
+            "dept,currency,previous,current,difference\nads,USD,100.00,87.66,-12.34\n"
+        );
+        let entry = second.manifest.entry("adjustments.csv").unwrap();
+        assert_eq!(entry.money_total, Some(Money::parse("-12.34").unwrap()));
+
+        let manifest = out.read(MANIFEST).unwrap();
+        write_month(&settings, &inputs, &out).unwrap();
+        assert_eq!(out.read("adjustments.csv").unwrap().unwrap(), journal);
+        assert_eq!(out.read(MANIFEST).unwrap(), manifest);
+    }
+
+    #[test]
+    fn a_provisional_month_is_not_restated() {
+        let temp = tempfile::tempdir().unwrap();
+        let out = Folder::Local(temp.path().join("out"));
+        let open = [("", "Usage", "10", "ads")];
+        let (settings, inputs) = month_of(temp.path(), &open);
+        assert!(write_month(&settings, &inputs, &out).unwrap().manifest.provisional);
+        let (settings, inputs) = month_of(temp.path(), &[("", "Usage", "11", "ads")]);
+        let written = write_month(&settings, &inputs, &out).unwrap();
+        assert!(written.manifest.entry("adjustments.csv").is_none());
+        let summary = String::from_utf8(out.read(SUMMARY).unwrap().unwrap()).unwrap();
+        assert!(summary.contains("Status: **provisional**"), "{summary}");
+    }
+
+    #[test]
+    fn a_failed_upload_writes_no_manifest() {
+        let temp = tempfile::tempdir().unwrap();
+        let (settings, inputs) = month_of(temp.path(), &CLOSED);
+        let store = MemoryStore::default();
+        *store.fail_puts_after.lock().unwrap() = Some(2);
+        let s3 = Folder::S3 { store: &store, prefix: S3Url::parse("s3://reports/x").unwrap() };
+        assert!(write_month(&settings, &inputs, &s3).is_err());
+        assert!(s3.read(MANIFEST).unwrap().is_none());
+    }
+
+    #[test]
+    fn fail_on_matches_policy_results() {
+        let hard = Finding { policy: Policy::Hard, message: "ads is past its hard limit".into() };
+        let anomaly = Finding { policy: Policy::Anomaly, message: "spike".into() };
+        assert!(check_policy(&[hard.clone()], &[]).is_ok());
+        assert!(check_policy(&[anomaly.clone()], &[Policy::Soft]).is_ok());
+        let error = check_policy(&[hard, anomaly], &parse_fail_on(&["soft".into()]).unwrap());
+        let error = error.unwrap_err();
+        assert!(error.downcast_ref::<PolicyFailure>().is_some());
+        assert!(error.to_string().contains("ads is past its hard limit"), "{error}");
+        assert!(parse_fail_on(&["hrad".into()]).is_err());
+    }
+}
