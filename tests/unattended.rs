@@ -52,7 +52,7 @@ fn aispend(folder: &Path) -> Command {
 }
 
 /// One HTTP/1.1 request to the emulator; returns the status and body. S3 calls carry an
-/// unverified SigV4 header so moto routes them to S3.
+/// unverified `SigV4` header so moto routes them to S3.
 fn http(endpoint: &str, method: &str, path: &str, body: &[u8]) -> (u16, Vec<u8>) {
     let host = endpoint.trim_start_matches("http://").trim_end_matches('/');
     let mut stream = TcpStream::connect(host).unwrap();
@@ -127,9 +127,9 @@ fn emulator_lock(endpoint: &str, exclusive: bool) -> File {
     let path = std::env::temp_dir().join(format!("aispend-moto-{}.lock", &digest[..12]));
     let file = File::options().create(true).truncate(false).write(true).open(path).unwrap();
     if exclusive {
-        file.lock().unwrap()
+        file.lock().unwrap();
     } else {
-        file.lock_shared().unwrap()
+        file.lock_shared().unwrap();
     }
     file
 }

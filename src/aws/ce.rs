@@ -172,7 +172,7 @@ impl CostExplorer for SdkCostExplorer {
             hinted(
                 format!(
                     "Cost Explorer `GetCostAndUsage` failed: {}",
-                    super::describe_error(&error)
+                    super::sdk_error_text(&error)
                 ),
                 super::CREDENTIALS_HINT,
             )

@@ -17,6 +17,7 @@ use anyhow::{Result, anyhow};
 use aws_config::meta::region::RegionProviderChain;
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 
 /// Attempts per call, first try included: unattended runs ride out short throttling.
 const MAX_ATTEMPTS: u32 = 5;
@@ -30,12 +31,11 @@ static SDK_CONFIG: OnceLock<SdkConfig> = OnceLock::new();
 /// Points every AWS client of this run at `url` (`--endpoint-url`). Call it before the
 /// first client is made; `None` keeps the SDK's own resolution (`AWS_ENDPOINT_URL`).
 pub fn set_endpoint_url(url: Option<&str>) {
-    if let Some(url) = url.map(str::trim).filter(|u| !u.is_empty()) {
-        if ENDPOINT_URL.set(url.to_string()).is_err()
-            && ENDPOINT_URL.get().map(String::as_str) != Some(url)
-        {
-            tracing::warn!("ignoring a second endpoint `{url}`: clients already use another one");
-        }
+    let Some(url) = url.map(str::trim).filter(|u| !u.is_empty()) else { return };
+    if ENDPOINT_URL.set(url.to_string()).is_err()
+        && ENDPOINT_URL.get().map(String::as_str) != Some(url)
+    {
+        tracing::warn!("ignoring a second endpoint `{url}`: clients already use another one");
     }
 }
 
@@ -87,6 +87,23 @@ pub fn describe_error<E: std::error::Error>(error: &E) -> String {
         source = cause.source();
     }
     text
+}
+
+/// The text of a failed SDK call: the service's error code and message when it answered,
+/// else the error with its causes (no response, no credentials, a timeout).
+pub fn sdk_error_text<E, R>(error: &SdkError<E, R>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    if let Some(service) = error.as_service_error() {
+        match (service.code(), service.message()) {
+            (Some(code), Some(message)) => return format!("{code}: {message}"),
+            (Some(code), None) => return code.to_string(),
+            _ => {}
+        }
+    }
+    describe_error(error)
 }
 
 /// The hint for failed AWS calls.

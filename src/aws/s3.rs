@@ -16,6 +16,7 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
 use anyhow::{Context as _, Result, bail};
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::operation::get_object::GetObjectError;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::ChecksumAlgorithm;
@@ -47,6 +48,7 @@ impl S3Url {
     }
 
     /// The address of `name` inside this prefix (a `/` is added when missing).
+    #[must_use]
     pub fn join(&self, name: &str) -> S3Url {
         let key = if self.key.is_empty() || self.key.ends_with('/') {
             format!("{}{name}", self.key)
@@ -102,9 +104,18 @@ impl SdkStore {
     }
 }
 
-/// An SDK error as an error with the credentials hint.
-fn failed<E: std::error::Error>(what: String, error: &E) -> anyhow::Error {
+/// A failed body read as an error with the credentials hint.
+fn failed<E: std::error::Error>(what: &str, error: &E) -> anyhow::Error {
     hinted(format!("{what}: {}", super::describe_error(error)), super::CREDENTIALS_HINT)
+}
+
+/// A failed SDK call as an error with the credentials hint.
+fn failed_call<E, R>(what: &str, error: &SdkError<E, R>) -> anyhow::Error
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    hinted(format!("{what}: {}", super::sdk_error_text(error)), super::CREDENTIALS_HINT)
 }
 
 impl ObjectStore for SdkStore {
@@ -114,8 +125,9 @@ impl ObjectStore for SdkStore {
         let mut objects = Vec::new();
         super::block_on(async {
             while let Some(page) = pages.next().await {
-                let page =
-                    page.map_err(|e| failed(format!("cannot list `s3://{bucket}/{prefix}`"), &e))?;
+                let page = page.map_err(|e| {
+                    failed_call(&format!("cannot list `s3://{bucket}/{prefix}`"), &e)
+                })?;
                 for object in page.contents() {
                     let size = u64::try_from(object.size().unwrap_or(0)).unwrap_or(0);
                     if let Some(key) = object.key() {
@@ -140,14 +152,14 @@ impl ObjectStore for SdkStore {
                     return Ok(None);
                 }
                 Err(error) => {
-                    return Err(failed(format!("cannot read `s3://{bucket}/{key}`"), &error));
+                    return Err(failed_call(&format!("cannot read `s3://{bucket}/{key}`"), &error));
                 }
             };
             let bytes = output
                 .body
                 .collect()
                 .await
-                .map_err(|e| failed(format!("cannot read `s3://{bucket}/{key}`"), &e))?;
+                .map_err(|e| failed(&format!("cannot read `s3://{bucket}/{key}`"), &e))?;
             Ok(Some(bytes.into_bytes().to_vec()))
         })?
     }
@@ -158,9 +170,9 @@ impl ObjectStore for SdkStore {
         let mut file = std::fs::File::create(to)
             .with_context(|| format!("cannot create `{}`", to.display()))?;
         super::block_on(async {
-            let mut output = call.await.map_err(|e| failed(what(), &e))?;
+            let mut output = call.await.map_err(|e| failed_call(&what(), &e))?;
             while let Some(chunk) = output.body.next().await {
-                let chunk = chunk.map_err(|e| failed(what(), &e))?;
+                let chunk = chunk.map_err(|e| failed(&what(), &e))?;
                 file.write_all(&chunk)
                     .with_context(|| format!("cannot write `{}`", to.display()))?;
             }
@@ -180,7 +192,7 @@ impl ObjectStore for SdkStore {
             .body(ByteStream::from(bytes.to_vec()))
             .send();
         super::block_on(call)?
-            .map_err(|e| failed(format!("cannot write `s3://{bucket}/{key}`"), &e))?;
+            .map_err(|e| failed_call(&format!("cannot write `s3://{bucket}/{key}`"), &e))?;
         Ok(())
     }
 }

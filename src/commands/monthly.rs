@@ -339,6 +339,7 @@ fn summary_markdown(
     adjustments: Option<&DataFrame>,
     findings: &[Finding],
 ) -> String {
+    use std::fmt::Write as _;
     let mut text = format!("# aispend monthly report: {month}\n\n");
     text.push_str(if provisional {
         "Status: **provisional**. AWS may still change these numbers (estimated periods or no \
@@ -351,26 +352,23 @@ fn summary_markdown(
             "## Cost per department\n\n| department | currency | amount |\n|---|---|---:|\n",
         );
         for department in departments {
-            text.push_str(&format!(
-                "| {} | {} | {} |\n",
-                department.key,
-                department.currency,
-                department.amount.cents_string()
-            ));
+            let amount = department.amount.cents_string();
+            let _ = writeln!(text, "| {} | {} | {amount} |", department.key, department.currency);
         }
         text.push('\n');
     }
     if let Some(frame) = adjustments {
-        text.push_str(&format!(
+        let _ = write!(
+            text,
             "## Restatement\n\nAWS changed this month after an earlier run closed it: {} \
              departments differ. Post `{ADJUSTMENTS}.csv`.\n\n",
             frame.height()
-        ));
+        );
     }
     if !findings.is_empty() {
         text.push_str("## Policy results\n\n");
         for finding in findings {
-            text.push_str(&format!("- {:?}: {}\n", finding.policy, finding.message));
+            let _ = writeln!(text, "- {:?}: {}", finding.policy, finding.message);
         }
         text.push('\n');
     }
@@ -381,9 +379,9 @@ fn summary_markdown(
             (Some(column), Some(total)) => format!("{} (`{column}`)", total.cents_string()),
             _ => String::new(),
         };
-        text.push_str(&format!("| {} | {rows} | {total} |\n", entry.name));
+        let _ = writeln!(text, "| {} | {rows} | {total} |", entry.name);
     }
-    text.push_str(&format!("\n`{MANIFEST}` lists every file with its size and SHA-256.\n"));
+    let _ = writeln!(text, "\n`{MANIFEST}` lists every file with its size and SHA-256.");
     text
 }
 
@@ -441,12 +439,15 @@ mod tests {
         folder: &std::path::Path,
         lines: &[(&str, &str, &str, &str)],
     ) -> (Settings, Inputs) {
-        let mut csv = format!("{HEADER}\n");
-        for (invoice, kind, cost, dept) in lines {
-            csv.push_str(&format!(
-                "{invoice},2025-01-01T00:00:00Z,2025-01-10T00:00:00Z,{kind},{cost},USD,{dept}\n"
-            ));
-        }
+        let rows: Vec<String> = lines
+            .iter()
+            .map(|(invoice, kind, cost, dept)| {
+                format!(
+                    "{invoice},2025-01-01T00:00:00Z,2025-01-10T00:00:00Z,{kind},{cost},USD,{dept}\n"
+                )
+            })
+            .collect();
+        let csv = format!("{HEADER}\n{}", rows.concat());
         let bill = folder.join("cur.csv");
         std::fs::write(&bill, csv).unwrap();
         let config = folder.join("aispend.toml");
@@ -580,8 +581,8 @@ mod tests {
     fn fail_on_matches_policy_results() {
         let hard = Finding { policy: Policy::Hard, message: "ads is past its hard limit".into() };
         let anomaly = Finding { policy: Policy::Anomaly, message: "spike".into() };
-        assert!(check_policy(&[hard.clone()], &[]).is_ok());
-        assert!(check_policy(&[anomaly.clone()], &[Policy::Soft]).is_ok());
+        assert!(check_policy(std::slice::from_ref(&hard), &[]).is_ok());
+        assert!(check_policy(std::slice::from_ref(&anomaly), &[Policy::Soft]).is_ok());
         let error = check_policy(&[hard, anomaly], &parse_fail_on(&["soft".into()]).unwrap());
         let error = error.unwrap_err();
         assert!(error.downcast_ref::<PolicyFailure>().is_some());
