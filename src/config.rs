@@ -109,14 +109,39 @@ pub struct PriceOverride {
     pub cache_write: Option<String>,
     #[serde(default)]
     pub reasoning: Option<String>,
-    #[serde(default)]
+    /// First instant of validity (a TOML date-time, a date for midnight UTC, or text).
+    #[serde(default, deserialize_with = "optional_instant")]
     pub valid_from: Option<DateTime<Utc>>,
-    #[serde(default)]
+    /// First instant no longer valid (half-open window).
+    #[serde(default, deserialize_with = "optional_instant")]
     pub valid_to: Option<DateTime<Utc>>,
     /// `openai` (prompt tokens include cached ones, reasoning inside output) or
     /// `anthropic` (input excludes cache reads and writes, reasoning beside output).
     #[serde(default)]
     pub token_semantics: Option<String>,
+}
+
+/// Reads an instant written as a TOML date-time, a TOML date (midnight UTC) or text; a
+/// value without an offset is UTC.
+fn optional_instant<'de, D>(deserializer: D) -> Result<Option<DateTime<Utc>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Written {
+        Toml(toml::value::Datetime),
+        Text(String),
+    }
+    let text = match Written::deserialize(deserializer)? {
+        Written::Toml(datetime) => datetime.to_string(),
+        Written::Text(text) => text,
+    };
+    crate::ingest::time::parse_instant(&text).map(Some).ok_or_else(|| {
+        serde::de::Error::custom(format!(
+            "expected a date-time such as `2025-03-01T00:00:00Z`, found `{text}`"
+        ))
+    })
 }
 
 /// A rule that shares a cost among owners.
@@ -265,6 +290,8 @@ pub struct GatewayConfig {
     pub mapping: BTreeMap<String, String>,
     /// Unit of the mapped cost column: `usd` (default), `cents` or `nano_usd`.
     pub cost_unit: Option<String>,
+    /// How the mapped token columns count: `openai` (default) or `anthropic`.
+    pub token_semantics: Option<String>,
 }
 
 impl Config {

@@ -5,6 +5,7 @@
 //! per line for log collectors. Colour follows the terminal and `NO_COLOR`.
 
 use std::io::IsTerminal as _;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use tracing_subscriber::EnvFilter;
 
@@ -23,6 +24,7 @@ pub fn init(global: &GlobalArgs) {
     let sdk = if global.verbose == 0 { ",aws_config=error" } else { "" };
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new(format!("aispend={level},warn{sdk}")));
+    PROGRESS.store(progress_enabled(global), Ordering::Relaxed);
     let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -35,7 +37,25 @@ pub fn init(global: &GlobalArgs) {
     };
 }
 
+/// Whether this run may draw progress bars, decided once in [`init`].
+static PROGRESS: AtomicBool = AtomicBool::new(false);
+
 /// True when progress bars may be drawn.
 pub fn progress_enabled(global: &GlobalArgs) -> bool {
     !global.quiet && !global.no_progress && std::io::stderr().is_terminal()
+}
+
+/// A progress bar over `length` steps, hidden when progress is off for this run.
+pub fn progress(length: u64, what: &str) -> indicatif::ProgressBar {
+    if !PROGRESS.load(Ordering::Relaxed) {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(length);
+    let style = indicatif::ProgressStyle::with_template(
+        "{spinner} {prefix} [{bar:30}] {pos}/{len} {wide_msg}",
+    )
+    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar.set_prefix(what.to_string());
+    bar
 }

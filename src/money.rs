@@ -437,6 +437,40 @@ pub fn largest_remainder(total: Money, weights: &[i128], unit: i128) -> Vec<Mone
     parts
 }
 
+/// Rounds each value to cents so that the rounded values sum to the rounded sum.
+///
+/// Every value is first rounded down to the cent; the cents still missing from the rounded
+/// total go one each to the values with the largest remainders, ties to the lower index.
+pub fn round_to_cents_preserving_total(values: &[Money]) -> Vec<Money> {
+    let total: Money = values.iter().copied().sum();
+    round_to_cents_with_target(values, total.round_cents())
+}
+
+/// Rounds each value to cents so that they sum to `target` cents (which must be within a
+/// cent per value of their exact sum); used to split a rounded total into its parts.
+pub fn round_to_cents_with_target(values: &[Money], target: i128) -> Vec<Money> {
+    let cent = ONE / 100;
+    let floors: Vec<i128> = values.iter().map(|v| v.0.div_euclid(cent)).collect();
+    let remainders: Vec<i128> = values.iter().map(|v| v.0.rem_euclid(cent)).collect();
+    let mut missing = target - floors.iter().sum::<i128>();
+    let mut order: Vec<usize> = (0..values.len()).collect();
+    order.sort_by(|a, b| remainders[*b].cmp(&remainders[*a]).then(a.cmp(b)));
+    let mut cents = floors;
+    for index in order.iter().cycle().take(values.len() * 2) {
+        if missing == 0 {
+            break;
+        }
+        if missing > 0 {
+            cents[*index] += 1;
+            missing -= 1;
+        } else {
+            cents[*index] -= 1;
+            missing += 1;
+        }
+    }
+    cents.into_iter().map(Money::from_cents).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -510,6 +544,15 @@ mod tests {
     fn sub_cent_residue_is_kept() {
         let parts = largest_remainder(m("0.015"), &[1, 1], ONE / 100);
         assert_eq!(parts.iter().sum::<Money>(), m("0.015"));
+    }
+
+    #[test]
+    fn cents_rounding_keeps_the_rounded_total() {
+        // 33.333 + 33.333 + 33.334 = 100.000; plain rounding gives 33.33 * 3 = 99.99.
+        let parts = round_to_cents_preserving_total(&[m("33.333"), m("33.333"), m("33.334")]);
+        assert_eq!(parts, [m("33.33"), m("33.33"), m("33.34")]);
+        let parts = round_to_cents_preserving_total(&[m("-0.005"), m("0.004"), m("10.006")]);
+        assert_eq!(parts.iter().sum::<Money>(), m("10.01"));
     }
 
     #[test]

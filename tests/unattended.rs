@@ -282,7 +282,17 @@ fn monthly_into_s3_equals_the_local_run_byte_for_byte() {
 
     let uploaded = objects(&endpoint, &bucket, prefix);
     let names: Vec<&str> = uploaded.keys().map(String::as_str).collect();
-    assert_eq!(names, ["manifest.json", "showback.csv", "showback.parquet", "summary.md"]);
+    let expected = [
+        "chargeback.csv",
+        "chargeback.parquet",
+        "journal.csv",
+        "journal.parquet",
+        "manifest.json",
+        "showback.csv",
+        "showback.parquet",
+        "summary.md",
+    ];
+    assert_eq!(names, expected);
     for (name, bytes) in &uploaded {
         let local = std::fs::read(temp.path().join("local").join(name)).unwrap();
         assert!(local == *bytes, "`{name}` differs between S3 and the local run");
@@ -295,8 +305,14 @@ fn monthly_into_s3_equals_the_local_run_byte_for_byte() {
         assert_eq!(file["sha256"].as_str().unwrap(), hex::encode(sha2::Sha256::digest(bytes)));
         assert_eq!(file["size"].as_u64().unwrap(), bytes.len() as u64);
     }
-    // 100.00 + 50.005 + 0.0000001 = 150.0050001 effective cost.
-    assert_eq!(files[0]["money_total"], "150.0050001");
+    // Showback: 100.00 + 50.005 + 0.0000001 = 150.0050001 effective cost; the journal in
+    // cents: 100.00 + 50.01 (50.005 rounds half away from zero) + 0.00 = 150.01.
+    let total = |name: &str| {
+        let entry = files.iter().find(|f| f["name"] == name).unwrap();
+        entry["money_total"].as_str().unwrap().to_string()
+    };
+    assert_eq!(total("showback.csv"), "150.0050001");
+    assert_eq!(total("journal.csv"), "150.01");
 
     s3_run();
     assert_eq!(objects(&endpoint, &bucket, prefix), uploaded, "a second run changes nothing");

@@ -1,10 +1,13 @@
 //! One file per command; each reads top to bottom: resolve, read, compute, write.
 
+pub mod attribution;
+pub mod chargeback;
 pub mod config_check;
 pub mod fetch;
 pub mod load;
 pub mod monthly;
 pub mod query;
+pub mod reconcile;
 pub mod showback;
 
 use anyhow::Result;
@@ -18,6 +21,8 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Showback(args) => showback::run(&settings, &args),
         Command::Query(args) => query::run(&settings, &args),
+        Command::Chargeback(args) => chargeback::run(&settings, &args),
+        Command::Reconcile => reconcile::run(&settings),
         Command::Fetch(args) => fetch::run(&settings, &args),
         Command::Monthly(args) => monthly::run(&settings, &args),
         Command::Config { command: ConfigCommand::Check } => config_check::run(&settings),

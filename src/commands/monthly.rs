@@ -9,22 +9,23 @@
 //! provisional line) and AWS restated it since, `adjustments.csv` lists the difference per
 //! department against that run's report, found through its manifest.
 
+use std::cell::OnceCell;
 use std::path::PathBuf;
 
 use anyhow::{Result, bail};
 use polars::prelude::*;
 
 use crate::aws::s3::{S3Url, SdkStore};
-use crate::cli::{Format, MonthlyArgs};
+use crate::cli::{Basis, Format, MonthlyArgs};
+use crate::commands::attribution::{self, Attributed};
 use crate::commands::load::Inputs;
 use crate::error::{PolicyFailure, hinted};
-use crate::ingest::builder::money_values;
 use crate::model::costs;
 use crate::money::Money;
 use crate::output::bundle::{self, Entry, Folder, MANIFEST, Manifest};
 use crate::output::{self, TableSpec};
-use crate::report::adjustments::{self, Basis, DepartmentAmount};
-use crate::report::showback;
+use crate::report::adjustments::{self, AdjustmentBasis, DepartmentAmount};
+use crate::report::{chargeback, reconcile, showback};
 use crate::settings::Settings;
 
 /// What a report job may read.
@@ -35,6 +36,39 @@ pub struct MonthContext<'a> {
     pub costs: LazyFrame,
     /// The taxonomy's owner keys, most significant (the department) first.
     pub keys: Vec<String>,
+    /// The attribution on the billed and the effective basis, made once when first asked.
+    attributed: [OnceCell<Attributed>; 2],
+}
+
+impl MonthContext<'_> {
+    /// The month's attribution on one basis (computed once per run).
+    pub fn attributed(&self, basis: Basis) -> Result<&Attributed> {
+        let cell = &self.attributed[usize::from(basis == Basis::Effective)];
+        if let Some(found) = cell.get() {
+            return Ok(found);
+        }
+        let made = attribution::attribute(self.settings, self.inputs, basis)?;
+        if basis == Basis::Effective {
+            attribution::warn_notes(&made.notes);
+        }
+        Ok(cell.get_or_init(|| made))
+    }
+
+    /// The department column: the first taxonomy key.
+    pub fn department(&self) -> &str {
+        self.keys.first().map_or("dept", String::as_str)
+    }
+
+    /// The chargeback statements on the effective basis (the `chargeback` default).
+    fn statements(&self) -> Result<Vec<chargeback::Statement>> {
+        let attributed = self.attributed(Basis::Effective)?;
+        Ok(chargeback::statements(
+            &attributed.allocations,
+            &attributed.units,
+            &self.settings.config,
+            &attributed.provisional,
+        ))
+    }
 }
 
 /// The policy results `--fail-on` can ask to fail on.
@@ -111,14 +145,52 @@ const SUMMARY: &str = "summary.md";
 pub fn jobs(keys: &[String]) -> Vec<ReportJob> {
     let department = keys.first().cloned().unwrap_or_else(|| "dept".into());
     vec![
-        ReportJob::new("showback", costs::EFFECTIVE_COST, |month| {
-            Ok(Some(showback::showback(month.costs.clone(), &month.keys)?.0.into()))
+        ReportJob::new("showback", costs::EFFECTIVE_COST, showback_report).compared_by(
+            &department,
+            costs::EFFECTIVE_COST,
+            showback::columns::CURRENCY,
+        ),
+        ReportJob::new("chargeback", "total_cost", |month| {
+            Ok(Some(chargeback::statements_frame(&month.statements()?, month.department())?.into()))
+        }),
+        ReportJob::new("journal", "amount", |month| {
+            let basis = attribution::basis_name(Basis::Effective);
+            let config = &month.settings.config;
+            Ok(Some(chargeback::journal_frame(&month.statements()?, config, basis)?.into()))
         })
-        .compared_by(&department, costs::EFFECTIVE_COST, showback::columns::CURRENCY),
-        // TODO(#2): chargeback statements and journal (`compared_by` its cost center,
-        // amount and currency), reconciliation; TODO(#5): budget status (findings `Soft`,
-        // `Hard`) and anomalies (findings `Anomaly`).
+        .compared_by("debit_cost_center", "amount", "currency"),
+        ReportJob::new("reconcile", "invoice_cost", reconcile_report),
+        // TODO(#5): budget status (findings `Soft`, `Hard`); TODO(#6): anomalies (findings
+        // `Anomaly`).
     ]
+}
+
+/// Showback by every taxonomy key, as `aispend showback` shows it.
+fn showback_report(month: &MonthContext<'_>) -> Result<Option<ReportOutput>> {
+    let uses_allocation =
+        month.inputs.requests.is_some() || !month.settings.config.rules.is_empty();
+    let frame = if uses_allocation {
+        crate::commands::showback::allocated(month.settings, month.inputs, &month.keys)?
+    } else {
+        showback::showback(month.costs.clone(), &month.keys)?.0
+    };
+    Ok(Some(frame.into()))
+}
+
+/// The gateway against the invoice, when gateway logs were given.
+fn reconcile_report(month: &MonthContext<'_>) -> Result<Option<ReportOutput>> {
+    if month.inputs.requests.is_none() {
+        return Ok(None);
+    }
+    let attributed = month.attributed(Basis::Billed)?;
+    let config = &month.settings.config;
+    let rows = reconcile::reconcile(
+        &attributed.units,
+        attributed.requests.as_ref(),
+        &|model| crate::enrich::bedrock::billing_name(model, config),
+        month.settings.tz,
+    )?;
+    Ok(Some(reconcile::to_frame(&rows)?.into()))
 }
 
 /// Runs the command.
@@ -160,7 +232,8 @@ pub fn write_month(settings: &Settings, inputs: &Inputs, folder: &Folder<'_>) ->
     };
     let costs = showback::filter_period(all_costs, &settings.period);
     let provisional = is_provisional(&costs)?;
-    let context = MonthContext { settings, inputs, costs, keys: inputs.plan.names() };
+    let keys = inputs.plan.names();
+    let context = MonthContext { settings, inputs, costs, keys, attributed: Default::default() };
     let mut reports = Vec::new();
     for job in jobs(&context.keys) {
         if let Some(report) = (job.build)(&context)? {
@@ -238,7 +311,7 @@ fn report_files(
     money_column: &str,
 ) -> Result<Vec<(String, Vec<u8>, Entry)>> {
     let total: Money = match frame.column(money_column) {
-        Ok(column) => money_values(column)?.into_iter().flatten().sum(),
+        Ok(column) => adjustments::amounts(column)?.into_iter().flatten().sum(),
         Err(_) => bail!("the `{name}` report has no money column `{money_column}`"),
     };
     let mut files = Vec::new();
@@ -274,12 +347,12 @@ fn read_previous(folder: &Folder<'_>, month: &str) -> Result<Option<Manifest>> {
 /// The report restatements compare, and its per-department totals.
 fn adjustment_basis(
     reports: &[(ReportJob, ReportOutput)],
-) -> Result<Option<(Basis, Vec<DepartmentAmount>)>> {
+) -> Result<Option<(AdjustmentBasis, Vec<DepartmentAmount>)>> {
     for wanted in ADJUSTMENT_BASES {
         let found = reports.iter().find(|(job, _)| job.name == wanted && job.compared_by.is_some());
         if let Some((job, report)) = found {
             let Some((key, amount, currency)) = job.compared_by.clone() else { continue };
-            let basis = Basis {
+            let basis = AdjustmentBasis {
                 report: job.name.into(),
                 key_column: key,
                 amount_column: amount,
@@ -298,7 +371,7 @@ fn adjustment_basis(
 /// a rerun keeps the comparison that run made, so it writes the same adjustment journal.
 fn baseline(
     previous: &Manifest,
-    basis: &Basis,
+    basis: &AdjustmentBasis,
     current: &[DepartmentAmount],
     folder: &Folder<'_>,
 ) -> Result<Option<Vec<DepartmentAmount>>> {
@@ -501,7 +574,17 @@ mod tests {
             .collect();
         assert_eq!(objects, local_files(&local_path));
         let names: Vec<&str> = objects.keys().map(String::as_str).collect();
-        assert_eq!(names, ["manifest.json", "showback.csv", "showback.parquet", "summary.md"]);
+        let expected = [
+            "chargeback.csv",
+            "chargeback.parquet",
+            "journal.csv",
+            "journal.parquet",
+            "manifest.json",
+            "showback.csv",
+            "showback.parquet",
+            "summary.md",
+        ];
+        assert_eq!(names, expected);
         for entry in &written.manifest.files {
             assert_eq!(bundle::sha256_hex(&objects[&entry.name]), entry.sha256, "{}", entry.name);
             assert_eq!(objects[&entry.name].len() as u64, entry.size);
@@ -515,7 +598,7 @@ mod tests {
 
         write_month(&settings, &inputs, &s3).unwrap();
         write_month(&settings, &inputs, &local).unwrap();
-        assert_eq!(store.bucket("reports").len(), 4);
+        assert_eq!(store.bucket("reports").len(), expected.len());
         let again: BTreeMap<String, Vec<u8>> = store
             .bucket("reports")
             .into_iter()
@@ -541,7 +624,8 @@ mod tests {
         // ads: 100.00 before, 100.00 - 12.34 = 87.66 now; sales unchanged.
         assert_eq!(
             String::from_utf8(journal.clone()).unwrap(),
-            "dept,currency,previous,current,difference\nads,USD,100.00,87.66,-12.34\n"
+            "debit_cost_center,currency,previous,current,difference\n\
+             dept:ads,USD,100.00,87.66,-12.34\n"
         );
         let entry = second.manifest.entry("adjustments.csv").unwrap();
         assert_eq!(entry.money_total, Some(Money::parse("-12.34").unwrap()));

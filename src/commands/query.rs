@@ -1,22 +1,77 @@
 //! `aispend query "SQL"`: SQL over the canonical frames.
+//!
+//! Tables: `costs` (bill sources), `requests` (gateway logs), `metrics` (business metrics),
+//! each registered when its sources are given and kept to the period; and `prices`, the
+//! price book, and `allocations` (effective basis), when the query names them.
 
 use anyhow::{Context as _, Result};
+use polars::prelude::{IntoLazy as _, LazyFrame, col, lit};
 use polars::sql::SQLContext;
 
 use crate::cli::QueryArgs;
-use crate::enrich::taxonomy::TagPlan;
+use crate::commands::load::Inputs;
+use crate::enrich::prices::PriceBook;
+use crate::error::hinted;
 use crate::output::{self, TableSpec};
-use crate::settings::Settings;
+use crate::settings::{Period, Settings};
 
-/// Runs the command: registers `costs` (and the other frames when their sources are given).
+/// Runs the command: registers every frame whose sources are given.
 pub fn run(settings: &Settings, args: &QueryArgs) -> Result<()> {
-    let plan = TagPlan::new(&settings.config, &[]);
+    let inputs = Inputs::load(settings, &[])?;
     let mut context = SQLContext::new();
-    let costs = crate::ingest::read_costs(&settings.cost_sources(), &plan)?;
-    context.register("costs", crate::report::showback::filter_period(costs, &settings.period));
+    let mut tables = 0;
+    if args.sql.to_ascii_lowercase().contains("allocations") && inputs.costs.is_some() {
+        let attributed = crate::commands::attribution::attribute(
+            settings,
+            &inputs,
+            crate::cli::Basis::Effective,
+        )?;
+        let frame = crate::allocate::to_frame(
+            &attributed.allocations,
+            &attributed.units,
+            &attributed.keys,
+            "effective",
+        )?;
+        context.register("allocations", frame.lazy());
+        tables += 1;
+    }
+    if let Some(costs) = inputs.costs {
+        context.register("costs", crate::report::showback::filter_period(costs, &settings.period));
+        tables += 1;
+    }
+    if let Some(requests) = inputs.requests {
+        let frame = crate::ingest::gateway::filter_period(requests.frame.lazy(), &settings.period);
+        context.register("requests", frame);
+        tables += 1;
+    }
+    if let Some(metrics) = inputs.metrics {
+        context.register("metrics", metrics_in_period(metrics.lazy(), &settings.period));
+        tables += 1;
+    }
+    if args.sql.to_ascii_lowercase().contains("prices") {
+        context.register("prices", PriceBook::load(&settings.config)?.frame()?.lazy());
+        tables += 1;
+    }
+    if tables == 0 {
+        return Err(hinted(
+            "no table to query",
+            "pass `--cur`, `--focus`, `--gateway` or `--metrics`, or list `[sources]` in aispend.toml",
+        ));
+    }
     let result = context
         .execute(&args.sql)
         .and_then(polars::prelude::LazyFrame::collect)
         .with_context(|| format!("cannot run the query `{}`", args.sql))?;
     output::emit(&result, &settings.global, &TableSpec::default())
+}
+
+/// Metrics whose day falls in the period.
+fn metrics_in_period(frame: LazyFrame, period: &Period) -> LazyFrame {
+    let Some((start, end)) = period.bounds() else { return frame };
+    let day = |instant: chrono::DateTime<chrono::Utc>| {
+        lit(instant.date_naive().format("%Y-%m-%d").to_string())
+            .cast(polars::prelude::DataType::Date)
+    };
+    let date = crate::model::metrics::DATE;
+    frame.filter(col(date).gt_eq(day(start)).and(col(date).lt(day(end))))
 }

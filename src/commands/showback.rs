@@ -1,11 +1,19 @@
-//! `aispend showback`: cost per owner with share and tag coverage.
+//! `aispend showback`: cost per owner with share, tag coverage and, once gateway logs are
+//! in, the owner's requests and tokens.
+//!
+//! Without gateway logs or shared-cost rules, showback groups the bill by its own tags (the
+//! fast path, which streams). With them, it shows the owners that allocation found: LLM
+//! lines split by the gateway's tokens and shared lines split by the rules.
 
 use anyhow::Result;
 
-use crate::cli::ShowbackArgs;
-use crate::enrich::taxonomy::{TagPlan, canonical_key};
+use crate::cli::{Basis, ShowbackArgs};
+use crate::commands::attribution;
+use crate::commands::load::Inputs;
+use crate::enrich::taxonomy::canonical_key;
 use crate::model::{UNALLOCATED, costs};
 use crate::output::{self, TableSpec};
+use crate::report::owners;
 use crate::report::showback::{self, Coverage};
 use crate::settings::Settings;
 
@@ -13,45 +21,90 @@ use crate::settings::Settings;
 pub fn run(settings: &Settings, args: &ShowbackArgs) -> Result<()> {
     let keys: Vec<String> =
         args.by.iter().filter(|k| !k.trim().is_empty()).map(|k| canonical_key(k)).collect();
-    let plan = TagPlan::new(&settings.config, &keys);
-    let frame = crate::ingest::read_costs(&settings.cost_sources(), &plan)?;
-    let frame = showback::filter_period(frame, &settings.period);
-    let (report, coverage) = showback::showback(frame, &keys)?;
-    report_coverage(&coverage);
-    let spec = TableSpec {
-        totals: vec![
-            costs::BILLED_COST.into(),
-            costs::EFFECTIVE_COST.into(),
-            "share".into(),
-            "line_items".into(),
-        ],
-        percents: vec!["share".into()],
+    let inputs = Inputs::load(settings, &keys)?;
+    let Some(frame) = inputs.costs.clone() else {
+        return Err(crate::error::hinted(
+            "no bill to show back",
+            "pass `--cur`, `--focus` or `--ce`",
+        ));
     };
+    let (tagged, coverage) =
+        showback::showback(showback::filter_period(frame, &settings.period), &keys)?;
+    report_coverage(settings, &coverage);
+    let report = if inputs.requests.is_some() || !settings.config.rules.is_empty() {
+        allocated(settings, &inputs, &keys)?
+    } else {
+        tagged
+    };
+    let mut totals = vec![
+        costs::BILLED_COST.to_string(),
+        costs::EFFECTIVE_COST.into(),
+        "share".into(),
+        "line_items".into(),
+    ];
+    totals.extend(["requests".into(), "input_tokens".into(), "output_tokens".into()]);
     let single_currency =
         coverage.by_key.keys().map(|(_, c)| c).collect::<std::collections::BTreeSet<_>>().len()
             <= 1;
-    let spec = if single_currency { spec } else { TableSpec { totals: Vec::new(), ..spec } };
+    let spec = TableSpec {
+        totals: if single_currency { totals } else { Vec::new() },
+        percents: vec!["share".into()],
+    };
     output::emit(&report, &settings.global, &spec)
 }
 
+/// Showback from the allocations of both bases (also used by `monthly`).
+pub fn allocated(
+    settings: &Settings,
+    inputs: &Inputs,
+    keys: &[String],
+) -> Result<polars::prelude::DataFrame> {
+    let names = inputs.plan.names();
+    let positions: Vec<usize> =
+        keys.iter().filter_map(|k| names.iter().position(|n| n == k)).collect();
+    let mut sums = Default::default();
+    for basis in [Basis::Billed, Basis::Effective] {
+        let attributed = attribution::attribute(settings, inputs, basis)?;
+        if basis == Basis::Billed {
+            attribution::warn_notes(&attributed.notes);
+        }
+        owners::add_allocations(
+            &mut sums,
+            &attributed.allocations,
+            &attributed.units,
+            &positions,
+            basis == Basis::Billed,
+        );
+    }
+    let activity = match &inputs.requests {
+        Some(found) => owners::activity(
+            &attribution::requests_in_period(&found.frame, &settings.period)?,
+            keys,
+        )?,
+        None => Default::default(),
+    };
+    owners::frame(&sums, &activity, keys)
+}
+
 /// Coverage on stderr, and a warning with its remedy for untagged cost and conflicts.
-pub fn report_coverage(coverage: &Coverage) {
+pub fn report_coverage(settings: &Settings, coverage: &Coverage) {
     for ((key, currency), (tagged, total, untagged)) in &coverage.by_key {
         let percent = if total.is_zero() {
             100.0
         } else {
             tagged.to_f64_lossy() / total.to_f64_lossy() * 100.0
         };
-        tracing::info!(
+        let line = format!(
             "tag coverage `{key}`: {percent:.1}% of billed cost ({} of {} {currency})",
             tagged.cents_string(),
             total.cents_string()
         );
+        output::notice(&settings.global, &line);
         if *untagged > 0 {
             let missing = *total - *tagged;
             tracing::warn!(
-                "{untagged} line items ({} {currency}) have no `{key}` tag and went to `{UNALLOCATED}`; \
-                 add an alias in `[taxonomy.aliases]` or a fallback in `[taxonomy.fallbacks]`",
+                "{untagged} line items ({} {currency}) have no `{key}` tag and went to `{UNALLOCATED}` before \
+                 allocation; add an alias in `[taxonomy.aliases]` or a fallback in `[taxonomy.fallbacks]`",
                 missing.cents_string()
             );
         }

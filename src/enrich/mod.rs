@@ -3,3 +3,4 @@
 pub mod bedrock;
 pub mod prices;
 pub mod taxonomy;
+pub mod usage;

@@ -101,7 +101,8 @@ impl TagPlan {
             .collect();
         for key in extra_keys {
             let key = canonical_key(key);
-            if !columns.iter().any(|(name, _)| *name == key) {
+            let is_bill_column = crate::model::costs::FIXED.contains(&key.as_str());
+            if !is_bill_column && !columns.iter().any(|(name, _)| *name == key) {
                 columns.push((key.clone(), vec![key]));
             }
         }

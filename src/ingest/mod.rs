@@ -138,8 +138,11 @@ pub fn read_costs(sources: &[String], plan: &TagPlan) -> Result<LazyFrame> {
     }
     let mut frames = Vec::with_capacity(files.len());
     let mut split_children = 0;
+    let bar = crate::logging::progress(files.len() as u64, "reading the bill");
     for file in &files {
         let name = file.display().to_string();
+        bar.set_message(name.clone());
+        bar.inc(1);
         tracing::debug!("reading `{name}`");
         let frame = match detect_cost_format(file)? {
             CostFormat::Parquet(kind) => parquet::read(&name, kind, plan)?,
@@ -158,6 +161,7 @@ pub fn read_costs(sources: &[String], plan: &TagPlan) -> Result<LazyFrame> {
         };
         frames.push(frame);
     }
+    bar.finish_and_clear();
     if split_children > 0 {
         tracing::info!(
             "left out {split_children} split cost allocation child rows (EKSPod-EC2, ECSTask-EC2)"

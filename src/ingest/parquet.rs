@@ -376,7 +376,13 @@ fn owners_field(names: &[String]) -> Field {
 /// Resolves the owners of every row of a batch: inputs are the tags, the cost categories,
 /// the account and the resource.
 fn resolve_owners(columns: &mut [Column], plan: &TagPlan, prefixed: bool) -> PolarsResult<Column> {
-    let length = columns[2].len();
+    // Absent columns arrive as one-row literals: broadcast them to the batch.
+    let length = columns.iter().map(Column::len).max().unwrap_or(0);
+    for column in columns.iter_mut() {
+        if column.len() != length {
+            *column = column.new_from_index(0, length);
+        }
+    }
     let tags = pairs_per_row(&columns[0], length)?;
     let categories = pairs_per_row(&columns[1], length)?;
     let accounts = columns[2].cast(&DataType::String)?;
@@ -501,4 +507,28 @@ fn to_instant(column: &Column, path: &str, name: &str) -> PolarsResult<Column> {
         .into_series()
         .cast(&model::instant_dtype())
         .map(|s| s.with_name(column.name().clone()).into_column())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn map_pairs_follow_each_rows_offsets() {
+        let rows: Vec<Series> = ["a", "b", "c"]
+            .iter()
+            .map(|dept| {
+                let key = Series::new("key".into(), ["user_dept"]);
+                let value = Series::new("value".into(), [*dept]);
+                StructChunked::from_series("entry".into(), 1, [&key, &value].into_iter())
+                    .unwrap()
+                    .into_series()
+            })
+            .collect();
+        let tags = Series::new("resource_tags".into(), rows).into_column();
+        let sliced = tags.slice(1, 2);
+        let pairs = map_pairs(&sliced, 2).unwrap();
+        assert_eq!(pairs[0], [("user_dept".to_string(), "b".to_string())]);
+        assert_eq!(pairs[1], [("user_dept".to_string(), "c".to_string())]);
+    }
 }

@@ -97,6 +97,63 @@ pub mod requests {
     pub const PRICED_COST: &str = "priced_cost";
     pub const LATENCY_MS: &str = "latency_ms";
     pub const SOURCE_FILE: &str = "source_file";
+
+    /// The fixed columns, in output order; owner (taxonomy) columns follow them.
+    pub const FIXED: [&str; 24] = [
+        REQUEST_ID,
+        TRACE_ID,
+        START_TIME,
+        API_KEY,
+        USER,
+        END_USER,
+        MODEL,
+        MODEL_ALIAS,
+        PROVIDER,
+        CALL_TYPE,
+        STATUS,
+        ATTEMPT,
+        CACHE_HIT,
+        PROMPT_HASH,
+        INPUT_TOKENS,
+        OUTPUT_TOKENS,
+        CACHE_READ_TOKENS,
+        CACHE_WRITE_TOKENS,
+        REASONING_TOKENS,
+        MAX_TOKENS,
+        LOGGED_COST,
+        PRICED_COST,
+        LATENCY_MS,
+        SOURCE_FILE,
+    ];
+
+    /// Integer columns (token counts, attempt, limits, latency).
+    pub const INTEGERS: [&str; 8] = [
+        ATTEMPT,
+        INPUT_TOKENS,
+        OUTPUT_TOKENS,
+        CACHE_READ_TOKENS,
+        CACHE_WRITE_TOKENS,
+        REASONING_TOKENS,
+        MAX_TOKENS,
+        LATENCY_MS,
+    ];
+
+    /// Money columns.
+    pub const MONEY: [&str; 2] = [LOGGED_COST, PRICED_COST];
+}
+
+/// Columns of the `prices` frame: one row per model and validity window.
+pub mod prices {
+    pub const MODEL: &str = "model";
+    pub const PROVIDER: &str = "provider";
+    pub const VALID_FROM: &str = "valid_from";
+    pub const VALID_TO: &str = "valid_to";
+    pub const INPUT: &str = "input_per_token";
+    pub const OUTPUT: &str = "output_per_token";
+    pub const CACHE_READ: &str = "cache_read_per_token";
+    pub const CACHE_WRITE: &str = "cache_write_per_token";
+    pub const REASONING: &str = "reasoning_per_token";
+    pub const SOURCE: &str = "source";
 }
 
 /// Columns of the `metrics` frame: business figures by day and owner.

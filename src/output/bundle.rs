@@ -16,7 +16,7 @@ use sha2::{Digest as _, Sha256};
 use crate::aws::s3::{ObjectStore, S3Url};
 use crate::error::hinted;
 use crate::money::Money;
-use crate::report::adjustments::{Basis, DepartmentAmount};
+use crate::report::adjustments::{AdjustmentBasis, DepartmentAmount};
 
 /// The name of the manifest file, written last.
 pub const MANIFEST: &str = "manifest.json";
@@ -106,7 +106,7 @@ pub struct Manifest {
     pub provisional: bool,
     /// The report that restatements of this month are compared on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub adjustment_basis: Option<Basis>,
+    pub adjustment_basis: Option<AdjustmentBasis>,
     /// The amounts `adjustments.csv` was computed against, when this run wrote one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub adjusted_against: Option<Vec<DepartmentAmount>>,

@@ -46,6 +46,18 @@ pub fn choose_format(global: &GlobalArgs, out: Option<&str>) -> Format {
     if std::io::stdout().is_terminal() { Format::Table } else { Format::Csv }
 }
 
+/// The format of a side file (journal, allocations) from its extension alone, CSV by default.
+pub fn format_for_path(path: &str) -> Format {
+    let lower = path.to_ascii_lowercase();
+    if lower.ends_with(".parquet") {
+        Format::Parquet
+    } else if lower.ends_with(".json") {
+        Format::Json
+    } else {
+        Format::Csv
+    }
+}
+
 /// Renders a frame in a format.
 pub fn render(frame: &DataFrame, format: Format, spec: &TableSpec) -> Result<Vec<u8>> {
     match format {
@@ -63,6 +75,13 @@ pub fn emit(frame: &DataFrame, global: &GlobalArgs, spec: &TableSpec) -> Result<
     match global.out.as_deref() {
         Some(target) => write_target(target, &bytes),
         None => write_stdout(&bytes),
+    }
+}
+
+/// A line for people on stderr (not data, not a warning), unless `-q`.
+pub fn notice(global: &GlobalArgs, text: &str) {
+    if !global.quiet {
+        let _ = writeln!(std::io::stderr(), "{text}");
     }
 }
 

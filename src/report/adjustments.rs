@@ -34,7 +34,7 @@ pub struct DepartmentAmount {
 
 /// The columns a comparison reads.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Basis {
+pub struct AdjustmentBasis {
     /// The report name; its CSV file is `<report>.csv`.
     pub report: String,
     pub key_column: String,
@@ -43,10 +43,13 @@ pub struct Basis {
 }
 
 /// Sums of a report frame per (department, currency), sorted.
-pub fn totals_of_frame(frame: &DataFrame, basis: &Basis) -> Result<Vec<DepartmentAmount>> {
+pub fn totals_of_frame(
+    frame: &DataFrame,
+    basis: &AdjustmentBasis,
+) -> Result<Vec<DepartmentAmount>> {
     let keys = frame.column(&basis.key_column)?.cast(&DataType::String)?;
     let currencies = frame.column(&basis.currency_column)?.cast(&DataType::String)?;
-    let amounts = money_values(frame.column(&basis.amount_column)?)?;
+    let amounts = amounts(frame.column(&basis.amount_column)?)?;
     let (keys, currencies) = (keys.str()?, currencies.str()?);
     let mut totals = BTreeMap::new();
     for (row, amount) in amounts.iter().enumerate() {
@@ -57,8 +60,29 @@ pub fn totals_of_frame(frame: &DataFrame, basis: &Basis) -> Result<Vec<Departmen
     Ok(into_list(totals))
 }
 
+/// The amounts of a money column: decimals, or text such as the journal's cents.
+pub fn amounts(column: &Column) -> Result<Vec<Option<Money>>> {
+    if column.dtype() != &DataType::String {
+        return money_values(column);
+    }
+    column
+        .str()?
+        .iter()
+        .map(|text| match text.map(str::trim).filter(|t| !t.is_empty()) {
+            None => Ok(None),
+            Some(text) => Money::parse(text).map(Some).with_context(|| {
+                format!("column `{}`: expected an amount, found `{text}`", column.name())
+            }),
+        })
+        .collect()
+}
+
 /// Sums of a report CSV (as `aispend` writes it) per (department, currency), sorted.
-pub fn totals_of_csv(bytes: &[u8], basis: &Basis, what: &str) -> Result<Vec<DepartmentAmount>> {
+pub fn totals_of_csv(
+    bytes: &[u8],
+    basis: &AdjustmentBasis,
+    what: &str,
+) -> Result<Vec<DepartmentAmount>> {
     let mut reader = csv::Reader::from_reader(bytes);
     let header = reader.headers().with_context(|| format!("cannot read `{what}`"))?.clone();
     let position = |name: &str| {
@@ -145,8 +169,8 @@ fn into_list(totals: BTreeMap<(String, String), Money>) -> Vec<DepartmentAmount>
 mod tests {
     use super::*;
 
-    fn basis() -> Basis {
-        Basis {
+    fn basis() -> AdjustmentBasis {
+        AdjustmentBasis {
             report: "showback".into(),
             key_column: "dept".into(),
             amount_column: "effective_cost".into(),

@@ -1,0 +1,116 @@
+//! The attribution pipeline shared by `chargeback`, `reconcile`, `showback` and `monthly`:
+//! the month's invoice lines to units, the gateway's usage, and the allocation.
+
+use anyhow::Result;
+use polars::prelude::*;
+
+use crate::allocate::{self, Allocation, AllocationNotes, CostUnit, GatewayUsage};
+use crate::cli::Basis;
+use crate::commands::load::Inputs;
+use crate::model::{UNALLOCATED, costs, requests};
+use crate::report::showback::filter_period;
+use crate::settings::{Period, Settings};
+
+/// Everything the attribution of one period produced.
+pub struct Attributed {
+    pub keys: Vec<String>,
+    pub units: Vec<CostUnit>,
+    pub usage: GatewayUsage,
+    pub allocations: Vec<Allocation>,
+    pub notes: AllocationNotes,
+    /// Billing periods whose invoice id is still blank.
+    pub provisional: Vec<String>,
+    /// The period's requests, when gateway logs were given.
+    pub requests: Option<DataFrame>,
+}
+
+/// The name of the `costs` column of a basis.
+pub fn basis_column(basis: Basis) -> &'static str {
+    match basis {
+        Basis::Billed => costs::BILLED_COST,
+        Basis::Effective => costs::EFFECTIVE_COST,
+    }
+}
+
+/// The name of a basis in outputs.
+pub fn basis_name(basis: Basis) -> &'static str {
+    match basis {
+        Basis::Billed => "billed",
+        Basis::Effective => "effective",
+    }
+}
+
+/// Keeps the requests that started within the period (UTC).
+pub fn requests_in_period(frame: &DataFrame, period: &Period) -> Result<DataFrame> {
+    let Some((start, end)) = period.bounds() else { return Ok(frame.clone()) };
+    let at = |instant: chrono::DateTime<chrono::Utc>| {
+        lit(instant.timestamp_millis()).cast(crate::model::instant_dtype())
+    };
+    let start_time = col(requests::START_TIME);
+    Ok(frame
+        .clone()
+        .lazy()
+        .filter(start_time.clone().gt_eq(at(start)).and(start_time.lt(at(end))))
+        .collect()?)
+}
+
+/// Runs the attribution of the settings' period on one basis.
+pub fn attribute(settings: &Settings, inputs: &Inputs, basis: Basis) -> Result<Attributed> {
+    let keys = inputs.plan.names();
+    let Some(costs_frame) = inputs.costs.clone() else {
+        return Err(crate::error::hinted(
+            "no bill to allocate",
+            "pass `--cur`, `--focus` or `--ce`, or list sources under `[sources]` in aispend.toml",
+        ));
+    };
+    let frame = filter_period(costs_frame, &settings.period);
+    let provisional = provisional_periods(frame.clone())?;
+    let units = allocate::inputs::units_from_costs(frame, &keys, basis_column(basis), settings.tz)?;
+    let requests = match &inputs.requests {
+        Some(found) => Some(requests_in_period(&found.frame, &settings.period)?),
+        None => None,
+    };
+    let config = &settings.config;
+    let usage = match &requests {
+        Some(frame) => allocate::inputs::usage_from_requests(
+            frame,
+            &keys,
+            &|model| crate::enrich::bedrock::billing_name(model, config),
+            settings.tz,
+        )?,
+        None => GatewayUsage::default(),
+    };
+    let (allocations, notes) = allocate::allocate(&units, &usage, &config.rules, keys.len());
+    Ok(Attributed { keys, units, usage, allocations, notes, provisional, requests })
+}
+
+/// Billing periods with a line whose invoice id is blank.
+fn provisional_periods(frame: LazyFrame) -> Result<Vec<String>> {
+    let found = frame
+        .filter(col(costs::PROVISIONAL))
+        .select([col(costs::BILLING_PERIOD)])
+        .unique(None, UniqueKeepStrategy::First)
+        .collect()?;
+    let periods = found.column(costs::BILLING_PERIOD)?.str()?.clone();
+    let mut periods: Vec<String> = periods.iter().flatten().map(str::to_string).collect();
+    periods.sort();
+    Ok(periods)
+}
+
+/// Warnings with their remedies for what allocation could not attribute.
+pub fn warn_notes(notes: &AllocationNotes) {
+    for ((model, token_type), amount) in &notes.unmatched_models {
+        tracing::warn!(
+            "bill lines for model `{model}` ({token_type} tokens, {}) matched no gateway request and fell \
+             to the shared-cost rules; map the gateway's model id to `{model}` in `[models]`",
+            amount.cents_string()
+        );
+    }
+    if !notes.unallocated.is_zero() {
+        tracing::warn!(
+            "{} could not be attributed and went to `{UNALLOCATED}`; tag the resources, add a fallback in \
+             `[taxonomy.fallbacks]`, or a rule in `[[rules]]`",
+            notes.unallocated.cents_string()
+        );
+    }
+}

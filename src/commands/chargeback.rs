@@ -1,0 +1,68 @@
+//! `aispend chargeback --month M`: department statements and the journal.
+
+use anyhow::Result;
+
+use crate::cli::ChargebackArgs;
+use crate::commands::attribution::{self, basis_name};
+use crate::commands::load::Inputs;
+use crate::output::{self, TableSpec};
+use crate::report::chargeback;
+use crate::settings::Settings;
+
+/// Runs the command: statements to stdout (or `--out`), the journal and the allocations to
+/// their own files when asked.
+pub fn run(settings: &Settings, args: &ChargebackArgs) -> Result<()> {
+    if settings.period.billing_period().is_none() {
+        return Err(crate::error::hinted(
+            "chargeback covers one billing month",
+            "add `--month YYYY-MM`",
+        ));
+    }
+    let inputs = Inputs::load(settings, &[])?;
+    let attributed = attribution::attribute(settings, &inputs, args.basis)?;
+    attribution::warn_notes(&attributed.notes);
+    let config = &settings.config;
+    let statements = chargeback::statements(
+        &attributed.allocations,
+        &attributed.units,
+        config,
+        &attributed.provisional,
+    );
+    for period in &attributed.provisional {
+        tracing::warn!(
+            "{period} is provisional: its invoice id is still blank, so the bill may still change"
+        );
+    }
+    let dept_column = attributed.keys.first().cloned().unwrap_or_else(|| "dept".into());
+    for statement in &statements {
+        if !config.chargeback.cost_centers.keys().any(|d| d.eq_ignore_ascii_case(&statement.dept)) {
+            tracing::debug!(
+                "no cost center for `{}`; the journal debits `dept:{}`",
+                statement.dept,
+                statement.dept
+            );
+        }
+    }
+    let basis = basis_name(args.basis);
+    if let Some(path) = &args.journal {
+        let journal = chargeback::journal_frame(&statements, config, basis)?;
+        let format = output::format_for_path(path);
+        output::write_target(path, &output::render(&journal, format, &TableSpec::default())?)?;
+    }
+    if let Some(path) = &args.allocations {
+        let frame = crate::allocate::to_frame(
+            &attributed.allocations,
+            &attributed.units,
+            &attributed.keys,
+            basis,
+        )?;
+        let format = output::format_for_path(path);
+        output::write_target(path, &output::render(&frame, format, &TableSpec::default())?)?;
+    }
+    let frame = chargeback::statements_frame(&statements, &dept_column)?;
+    let spec = TableSpec {
+        totals: vec!["direct_cost".into(), "shared_cost".into(), "total_cost".into()],
+        percents: vec!["budget_used".into()],
+    };
+    output::emit(&frame, &settings.global, &spec)
+}

@@ -1,0 +1,519 @@
+//! Issue 2: reading the bill in every format, the taxonomy and showback, run through the
+//! binary. Every expected value is worked out by hand in the comment beside it.
+
+use std::path::{Path, PathBuf};
+
+use aispend::money::Money;
+use assert_cmd::Command;
+use polars::prelude::*;
+
+const CUR1_HEADER: [&str; 17] = [
+    "identity/LineItemId",
+    "bill/InvoiceId",
+    "bill/BillingPeriodStartDate",
+    "lineItem/UsageAccountId",
+    "lineItem/LineItemType",
+    "lineItem/UsageStartDate",
+    "lineItem/ProductCode",
+    "lineItem/UsageType",
+    "lineItem/UsageAmount",
+    "lineItem/UnblendedCost",
+    "lineItem/LineItemDescription",
+    "product/regionCode",
+    "savingsPlan/SavingsPlanEffectiveCost",
+    "savingsPlan/TotalCommitmentToDate",
+    "savingsPlan/UsedCommitment",
+    "reservation/EffectiveCost",
+    "reservation/ReservationARN",
+];
+
+/// A CUR 1.0 line: (type, usage amount, unblended, sp effective, sp commitment, sp used,
+/// ri effective, ri arn, product code, region).
+type Line<'a> =
+    (&'a str, &'a str, &'a str, &'a str, &'a str, &'a str, &'a str, &'a str, &'a str, &'a str);
+
+fn cur1_csv(lines: &[Line<'_>], extra_header: &[&str], extra: &[Vec<&str>]) -> String {
+    let mut text = CUR1_HEADER.join(",");
+    for name in extra_header {
+        text.push(',');
+        text.push_str(name);
+    }
+    text.push('\n');
+    for (index, line) in lines.iter().enumerate() {
+        let (kind, amount, unblended, sp_eff, sp_commit, sp_used, ri_eff, ri_arn, product, region) =
+            *line;
+        let fields = [
+            &format!("id{index}"),
+            "INV-1",
+            "2025-01-01T00:00:00Z",
+            "111122223333",
+            kind,
+            "2025-01-05T00:00:00Z",
+            product,
+            "USE1-BoxUsage",
+            amount,
+            unblended,
+            "",
+            region,
+            sp_eff,
+            sp_commit,
+            sp_used,
+            ri_eff,
+            ri_arn,
+        ];
+        text.push_str(&fields.map(|f| f.to_string()).join(","));
+        for value in extra.get(index).into_iter().flatten() {
+            text.push(',');
+            text.push_str(value);
+        }
+        text.push('\n');
+    }
+    text
+}
+
+fn aispend(dir: &Path) -> Command {
+    let mut command = Command::cargo_bin("aispend").expect("binary");
+    command.current_dir(dir).env("NO_COLOR", "1").env_remove("RUST_LOG");
+    command
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+    std::fs::write(&path, text).expect("write");
+    path
+}
+
+/// Runs a query and returns the CSV rows (without header) as strings.
+fn query(dir: &Path, source_flag: &str, source: &Path, sql: &str) -> Vec<Vec<String>> {
+    let output = aispend(dir)
+        .args(["query", sql, source_flag, source.to_str().expect("utf8"), "--format", "csv"])
+        .output()
+        .expect("run");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let text = String::from_utf8(output.stdout).expect("utf8");
+    text.lines().skip(1).map(|l| l.split(',').map(str::to_string).collect()).collect()
+}
+
+#[test]
+fn savings_plan_covered_usage_counts_once() {
+    // Covered 10 h billed 1.00 (SP effective 0.60), negation -1.00, recurring fee 0.60 with
+    // commitment 0.60 all used (effective 0), plain usage 2 h billed 0.20.
+    // Billed 1.00 - 1.00 + 0.60 + 0.20 = 0.80; effective 0.60 + 0 + 0 + 0.20 = 0.80; hours 12.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lines: Vec<Line<'_>> = vec![
+        ("SavingsPlanCoveredUsage", "10", "1.00", "0.60", "", "", "", "", "AmazonEC2", "us-east-1"),
+        ("SavingsPlanNegation", "10", "-1.00", "", "", "", "", "", "AmazonEC2", "us-east-1"),
+        (
+            "SavingsPlanRecurringFee",
+            "1",
+            "0.60",
+            "",
+            "0.60",
+            "0.60",
+            "",
+            "",
+            "ComputeSavingsPlans",
+            "",
+        ),
+        ("Usage", "2", "0.20", "", "", "", "", "", "AmazonEC2", "us-east-1"),
+    ];
+    let file = write(dir.path(), "cur.csv", &cur1_csv(&lines, &[], &[]));
+    let rows = query(
+        dir.path(),
+        "--cur",
+        &file,
+        "SELECT SUM(billed_cost), SUM(effective_cost), SUM(consumed_quantity) FROM costs",
+    );
+    assert_eq!(rows, [["0.80", "0.80", "12.00"]]);
+}
+
+#[test]
+fn reservations_and_fees_amortize() {
+    // Usage 100; reserved usage billed 0 (effective 30); RI upfront Fee 720 with an ARN
+    // (effective 0); Marketplace Fee 50 (effective 50); EDP discount -25; RIFee billed 0 with
+    // unused upfront 5. Billed 100 + 720 + 50 - 25 = 845; effective 100 + 30 + 50 - 25 + 5 = 160.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let arn = "arn:aws:ec2:us-east-1:111122223333:reserved-instances/abc";
+    let lines: Vec<Line<'_>> = vec![
+        ("Usage", "1", "100", "", "", "", "", "", "AmazonEC2", "us-east-1"),
+        ("DiscountedUsage", "1", "0", "", "", "", "30", arn, "AmazonEC2", "us-east-1"),
+        ("Fee", "1", "720", "", "", "", "", arn, "AmazonEC2", ""),
+        ("Fee", "1", "50", "", "", "", "", "", "AWSMarketplace", ""),
+        ("EdpDiscount", "0", "-25", "", "", "", "", "", "AmazonEC2", ""),
+    ];
+    let mut text = cur1_csv(
+        &lines,
+        &[
+            "reservation/UnusedAmortizedUpfrontFeeForBillingPeriod",
+            "reservation/UnusedRecurringFee",
+        ],
+        &[],
+    );
+    text = text.replace('\n', ",,\n").replacen(",,\n", "\n", 1);
+    text.push_str("id9,INV-1,2025-01-01T00:00:00Z,111122223333,RIFee,2025-01-01T00:00:00Z,AmazonEC2,USE1-HeavyUsage,1,0,,,,,,,");
+    text.push_str(&format!("{arn},5,0\n"));
+    let file = write(dir.path(), "cur.csv", &text);
+    let rows = query(
+        dir.path(),
+        "--cur",
+        &file,
+        "SELECT SUM(billed_cost), SUM(effective_cost), COUNT(*) FROM costs",
+    );
+    assert_eq!(rows, [["845.00", "160.00", "6"]]);
+}
+
+#[test]
+fn tax_credit_refund_and_empty_fields_are_kept() {
+    // Usage 100, data transfer 5 (empty region), tax 8, credit -20 (empty product), refund -3:
+    // total 90, before tax 82, five rows.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lines: Vec<Line<'_>> = vec![
+        ("Usage", "1", "100", "", "", "", "", "", "AmazonEC2", "us-east-1"),
+        ("Usage", "50", "5", "", "", "", "", "", "AWSDataTransfer", ""),
+        ("Tax", "", "8", "", "", "", "", "", "AmazonEC2", ""),
+        ("Credit", "", "-20", "", "", "", "", "", "", ""),
+        ("Refund", "", "-3", "", "", "", "", "", "AmazonEC2", ""),
+    ];
+    let file = write(dir.path(), "cur.csv", &cur1_csv(&lines, &[], &[]));
+    let rows = query(dir.path(), "--cur", &file, "SELECT SUM(billed_cost), COUNT(*) FROM costs");
+    assert_eq!(rows, [["90.00", "5"]]);
+    let rows = query(
+        dir.path(),
+        "--cur",
+        &file,
+        "SELECT SUM(billed_cost) FROM costs WHERE charge_category <> 'tax'",
+    );
+    assert_eq!(rows, [["82.00"]]);
+}
+
+#[test]
+fn a_redelivered_month_counts_once() {
+    // Old assembly: 90 over 2 rows; current assembly: 100 over 3 rows; the manifest points
+    // at the current one. January is 100, and naming the folder twice is still 100.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let period = "report/cur/20250101-20250201";
+    let usage = |amount: &'static str| -> Line<'static> {
+        ("Usage", "1", amount, "", "", "", "", "", "AmazonEC2", "us-east-1")
+    };
+    let old = [usage("45"), usage("45")];
+    let new = [usage("50"), usage("30"), usage("20")];
+    write(dir.path(), &format!("{period}/asm-old/cur-1.csv"), &cur1_csv(&old, &[], &[]));
+    write(dir.path(), &format!("{period}/asm-new/cur-1.csv"), &cur1_csv(&new, &[], &[]));
+    let old_manifest = r#"{"assemblyId":"asm-old","reportKeys":["prefix/cur/20250101-20250201/asm-old/cur-1.csv"]}"#;
+    write(dir.path(), &format!("{period}/asm-old/cur-Manifest.json"), old_manifest);
+    let manifest = r#"{"assemblyId":"asm-new","reportKeys":["prefix/cur/20250101-20250201/asm-new/cur-1.csv"]}"#;
+    write(dir.path(), &format!("{period}/cur-Manifest.json"), manifest);
+    let folder = dir.path().join("report");
+    let rows = query(dir.path(), "--cur", &folder, "SELECT SUM(billed_cost), COUNT(*) FROM costs");
+    assert_eq!(rows, [["100.00", "3"]]);
+    let twice = format!("{},{}", folder.display(), folder.display());
+    let rows = query(dir.path(), "--cur", Path::new(&twice), "SELECT SUM(billed_cost) FROM costs");
+    assert_eq!(rows, [["100.00"]]);
+}
+
+#[test]
+fn tag_spellings_are_one_owner_and_conflicts_are_counted_once() {
+    // `user:Dept` and `user:dept` are one key; `Finance`, `finance` and `Finance ` one owner.
+    // Lines 1, 2, 4 and 8 all belong to finance (the conflicting line keeps `Dept`'s value,
+    // the first column): finance 15; one conflict is reported.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let usage = |amount: &'static str| -> Line<'static> {
+        ("Usage", "1", amount, "", "", "", "", "", "AmazonEC2", "us-east-1")
+    };
+    let lines = [usage("1"), usage("2"), usage("4"), usage("8")];
+    let tags = vec![
+        vec!["Finance", ""],
+        vec!["", "finance"],
+        vec!["Finance ", ""],
+        vec!["Finance", "Marketing"],
+    ];
+    let text = cur1_csv(&lines, &["resourceTags/user:Dept", "resourceTags/user:dept"], &tags);
+    let file = write(dir.path(), "cur.csv", &text);
+    let output = aispend(dir.path())
+        .args([
+            "showback",
+            "--by",
+            "dept",
+            "--format",
+            "csv",
+            "--cur",
+            file.to_str().expect("utf8"),
+        ])
+        .output()
+        .expect("run");
+    assert!(output.status.success());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(stdout.lines().nth(1), Some("2025-01,finance,15.00,15.00,1,4,USD"), "{stdout}");
+    assert_eq!(stdout.lines().count(), 2, "{stdout}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("1 line items carry conflicting owner tags"), "{stderr}");
+}
+
+#[test]
+fn months_split_at_utc_midnight() {
+    // 2025-01-31T23:00:00Z (5) is January, 2025-02-01T00:00:00Z (7) is February.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let header = "lineItem/LineItemType,lineItem/UsageStartDate,lineItem/UnblendedCost,resourceTags/user:dept\n";
+    let text =
+        format!("{header}Usage,2025-01-31T23:00:00Z,5,ops\nUsage,2025-02-01T00:00:00Z,7,ops\n");
+    let file = write(dir.path(), "cur.csv", &text);
+    for (month, want) in [("2025-01", "5.00"), ("2025-02", "7.00")] {
+        let output = aispend(dir.path())
+            .args([
+                "showback",
+                "--month",
+                month,
+                "--format",
+                "csv",
+                "--cur",
+                file.to_str().expect("utf8"),
+            ])
+            .output()
+            .expect("run");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert_eq!(
+            stdout.lines().nth(1),
+            Some(format!("{month},ops,{want},{want},1,1,USD").as_str())
+        );
+    }
+}
+
+/// Writes a CUR 2.0-shaped Parquet file with doubles, as AWS does (tags as a list of
+/// key/value structs, which is how Polars reads the MAP type).
+fn cur2_parquet(path: &Path, costs: &[f64], depts: &[&str]) {
+    let rows = costs.len();
+    let per_row: Vec<Series> = depts
+        .iter()
+        .map(|dept| {
+            let key = Series::new("key".into(), ["user_dept"]);
+            let value = Series::new("value".into(), [*dept]);
+            StructChunked::from_series("entry".into(), 1, [&key, &value].into_iter())
+                .expect("struct")
+                .into_series()
+        })
+        .collect();
+    let tags = Series::new("resource_tags".into(), per_row);
+    let mut frame = df!(
+        "line_item_line_item_type" => vec!["Usage"; rows],
+        "line_item_usage_start_date" => vec!["2025-01-05T00:00:00Z"; rows],
+        "bill_billing_period_start_date" => vec!["2025-01-01T00:00:00Z"; rows],
+        "bill_invoice_id" => vec!["INV-1"; rows],
+        "line_item_unblended_cost" => costs.to_vec(),
+        "line_item_currency_code" => vec!["USD"; rows],
+    )
+    .expect("frame");
+    frame.with_column(tags.with_name("resource_tags".into()).into_column()).expect("tags");
+    let file = std::fs::File::create(path).expect("create");
+    ParquetWriter::new(file).finish(&mut frame).expect("parquet");
+}
+
+#[test]
+fn ten_tenths_from_doubles_sum_to_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("cur2.parquet");
+    cur2_parquet(&file, &[0.1; 10], &["ops"; 10]);
+    let rows = query(dir.path(), "--cur", &file, "SELECT SUM(billed_cost) FROM costs");
+    assert_eq!(rows, [["1.00"]]);
+}
+
+#[test]
+fn a_million_ten_millionths_sum_to_a_tenth() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("cur2.parquet");
+    cur2_parquet(&file, &vec![0.000_000_1; 1_000_000], &vec!["ops"; 1_000_000]);
+    let rows = query(dir.path(), "--cur", &file, "SELECT SUM(billed_cost) FROM costs");
+    assert_eq!(rows, [["0.10"]]);
+}
+
+#[test]
+fn the_same_lines_in_three_formats_give_the_same_showback() {
+    // Ten lines of 1.10, 2.20, ... 11.00 for sales (odd) and support (even); effective = billed.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let amounts: Vec<String> =
+        (1..=10).map(|i| format!("{}.{}", i * 11 / 10, i * 11 % 10)).collect();
+    let depts: Vec<&str> =
+        (1..=10).map(|i| if i % 2 == 1 { "Sales" } else { "support " }).collect();
+    let mut cur1 = String::from(
+        "lineItem/LineItemType,lineItem/UsageStartDate,bill/BillingPeriodStartDate,lineItem/UnblendedCost,resourceTags/user:dept\n",
+    );
+    let mut focus = String::from(
+        "BilledCost,EffectiveCost,BillingCurrency,BillingPeriodStart,ChargePeriodStart,ChargeCategory,Tags\n",
+    );
+    for (amount, dept) in amounts.iter().zip(&depts) {
+        cur1.push_str(&format!(
+            "Usage,2025-01-05T00:00:00Z,2025-01-01T00:00:00Z,{amount},{dept}\n"
+        ));
+        let tags = format!("\"{{\"\"dept\"\": \"\"{dept}\"\"}}\"");
+        focus.push_str(&format!(
+            "{amount},{amount},USD,2025-01-01 00:00:00,2025-01-05 00:00:00,Usage,{tags}\n"
+        ));
+    }
+    let cur1_file = write(dir.path(), "cur1.csv", &cur1);
+    let focus_file = write(dir.path(), "focus.csv", &focus);
+    let cur2_file = dir.path().join("cur2.parquet");
+    let doubles: Vec<f64> = amounts.iter().map(|a| a.parse().expect("number")).collect();
+    cur2_parquet(&cur2_file, &doubles, &depts);
+    let showback = |flag: &str, file: &Path| {
+        let output = aispend(dir.path())
+            .args(["showback", "--format", "csv", flag, file.to_str().expect("utf8")])
+            .output()
+            .expect("run");
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8(output.stdout).expect("utf8")
+    };
+    let from_cur1 = showback("--cur", &cur1_file);
+    // sales: 1.1 + 3.3 + 5.5 + 7.7 + 9.9 = 27.5; support: 2.2 + 4.4 + 6.6 + 8.8 + 11 = 33.
+    assert!(from_cur1.contains("2025-01,sales,27.50,27.50,"), "{from_cur1}");
+    assert!(from_cur1.contains("2025-01,support,33.00,33.00,"), "{from_cur1}");
+    assert_eq!(from_cur1, showback("--cur", &cur2_file));
+    assert_eq!(from_cur1, showback("--focus", &focus_file));
+}
+
+#[test]
+fn real_focus_sample_ties_to_its_billed_cost() {
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/samples/focus-sample-data/focus_sample.csv");
+    let mut reader = csv::Reader::from_path(&sample).expect("sample");
+    let column = reader
+        .headers()
+        .expect("header")
+        .iter()
+        .position(|h| h == "BilledCost")
+        .expect("BilledCost");
+    let mut expected = Money::ZERO;
+    for record in reader.records() {
+        expected += Money::parse(&record.expect("record")[column]).expect("amount");
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let output = aispend(dir.path())
+        .args([
+            "showback",
+            "--by",
+            "business_unit",
+            "--format",
+            "csv",
+            "--focus",
+            sample.to_str().expect("utf8"),
+        ])
+        .output()
+        .expect("run");
+    assert!(output.status.success());
+    let text = String::from_utf8(output.stdout).expect("utf8");
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let billed = reader
+        .headers()
+        .expect("header")
+        .iter()
+        .position(|h| h == "billed_cost")
+        .expect("billed_cost");
+    let total: Money =
+        reader.records().map(|r| Money::parse(&r.expect("row")[billed]).expect("money")).sum();
+    assert_eq!(total, expected);
+}
+
+#[test]
+fn malformed_amount_names_file_line_and_column() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = "lineItem/LineItemType,lineItem/UsageStartDate,lineItem/UnblendedCost\nUsage,2025-01-05T00:00:00Z,1\nUsage,2025-01-05T00:00:00Z,abc\n";
+    let file = write(dir.path(), "bad.csv", text);
+    let output = aispend(dir.path())
+        .args(["showback", "--cur", file.to_str().expect("utf8")])
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("bad.csv`: line 3, column `lineItem/UnblendedCost`: expected a decimal number, found `abc`"), "{stderr}");
+    assert!(stderr.contains("hint:"), "{stderr}");
+}
+
+#[test]
+fn gzip_of_several_members_is_read_to_its_end() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let header = "lineItem/LineItemType,lineItem/UsageStartDate,lineItem/UnblendedCost\n";
+    let mut bytes = Vec::new();
+    for part in [
+        format!("{header}Usage,2025-01-05T00:00:00Z,1.5\n"),
+        "Usage,2025-01-06T00:00:00Z,2.5\n".to_string(),
+    ] {
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder.write_all(part.as_bytes()).expect("gzip");
+        bytes.extend(encoder.finish().expect("gzip"));
+    }
+    let file = dir.path().join("cur-no-extension");
+    std::fs::write(&file, bytes).expect("write");
+    let rows = query(dir.path(), "--cur", &file, "SELECT SUM(billed_cost), COUNT(*) FROM costs");
+    assert_eq!(rows, [["4.00", "2"]]);
+}
+
+/// The Python interpreter with pyarrow (`.ci/run` sets it), or `None` with a note.
+fn python() -> Option<String> {
+    match std::env::var("AISPEND_PYTHON") {
+        Ok(python) => Some(python),
+        Err(_) => {
+            assert!(
+                std::env::var("AISPEND_REQUIRE_EMULATOR").is_err(),
+                "AISPEND_PYTHON is unset but .ci/run requires the Python tools"
+            );
+            eprintln!("did not run: set AISPEND_PYTHON to a Python with pyarrow (.ci/run does)");
+            None
+        }
+    }
+}
+
+#[test]
+fn real_parquet_map_tags_tie_to_the_generators_exact_sums() {
+    // The generator writes resource_tags as the Parquet MAP type, as AWS does, and prints
+    // the exact per-dept sums of the unblended cost (Python Decimal of each double's repr).
+    let Some(python) = python() else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("cur2.parquet");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/gen_cur2.py");
+    let columns =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/reference/cur2_columns.tsv");
+    let generated = std::process::Command::new(python)
+        .args([
+            script.to_str().expect("utf8"),
+            "--rows",
+            "20000",
+            "--month",
+            "2025-01",
+            "--seed",
+            "11",
+        ])
+        .args(["--columns", columns.to_str().expect("utf8"), "--out", file.to_str().expect("utf8")])
+        .output()
+        .expect("generator");
+    assert!(generated.status.success(), "{}", String::from_utf8_lossy(&generated.stderr));
+    let summary: serde_json::Value =
+        serde_json::from_slice(&generated.stdout).expect("summary json");
+    let output = aispend(dir.path())
+        .args([
+            "showback",
+            "--by",
+            "dept",
+            "--format",
+            "csv",
+            "--cur",
+            file.to_str().expect("utf8"),
+        ])
+        .output()
+        .expect("run");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let text = String::from_utf8(output.stdout).expect("utf8");
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let mut seen = 0;
+    for record in reader.records() {
+        let record = record.expect("row");
+        let want = summary["unblended_cost_by_dept"][&record[1]].as_str().expect("dept in summary");
+        assert_eq!(
+            Money::parse(&record[2]).expect("money"),
+            Money::parse(want).expect("money"),
+            "{}",
+            &record[1]
+        );
+        seen += 1;
+    }
+    assert_eq!(seen, summary["unblended_cost_by_dept"].as_object().expect("object").len());
+}
