@@ -261,13 +261,37 @@ static DOWNLOADS: Mutex<Vec<tempfile::TempDir>> = Mutex::new(Vec::new());
 /// Downloads the objects of an `s3://bucket/prefix/` source (or one object) into a
 /// temporary folder and returns the data files to read, chosen as for a local folder.
 pub fn download_source(url: &str) -> Result<Vec<PathBuf>> {
+    download_into(SdkStore::shared()?, url, &run_folder()?)
+}
+
+/// Downloads every object under an `s3://bucket/prefix/` into a temporary folder that
+/// lives until the run ends, and returns the folder, for readers with their own folder
+/// rules (gateway logs take every file below).
+pub fn download_folder(url: &str) -> Result<PathBuf> {
+    let folder = run_folder()?;
+    let store = SdkStore::shared()?;
+    let address = S3Url::parse(url)?;
+    let prefix = address.join("").key;
+    let objects = store.list(&address.bucket, &prefix)?;
+    for object in objects.iter().filter(|o| !o.key.ends_with('/')) {
+        let path = folder.join(relative_path(&object.key[prefix.len()..], &object.key)?);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        store.download(&address.bucket, &object.key, &path)?;
+    }
+    Ok(folder)
+}
+
+/// A new temporary folder kept until [`remove_downloads`].
+fn run_folder() -> Result<PathBuf> {
     let folder = tempfile::Builder::new()
         .prefix("aispend-s3-")
         .tempdir()
         .context("cannot create a temporary folder for S3 sources")?;
-    let files = download_into(SdkStore::shared()?, url, folder.path())?;
+    let path = folder.path().to_path_buf();
     DOWNLOADS.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(folder);
-    Ok(files)
+    Ok(path)
 }
 
 /// Removes the downloaded sources; called once when the run ends.

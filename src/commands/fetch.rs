@@ -218,6 +218,12 @@ fn report(summary: &Summary) {
         summary.rows,
         summary.periods
     );
+    if summary.rows == 0 {
+        tracing::warn!(
+            "Cost Explorer returned no cost for the period; check the account, the dates and \
+             that Cost Explorer is enabled"
+        );
+    }
     for (currency, (billed, effective)) in &summary.totals {
         tracing::info!("billed cost {billed} {currency}, effective cost {effective} {currency}");
     }
