@@ -22,7 +22,7 @@ use crate::commands::load::Inputs;
 use crate::error::{PolicyFailure, hinted};
 use crate::model::costs;
 use crate::money::Money;
-use crate::output::bundle::{self, Entry, Folder, MANIFEST, Manifest};
+use crate::output::bundle::{self, ADJUSTMENTS, Entry, Folder, MANIFEST, Manifest, SUMMARY};
 use crate::output::{self, TableSpec};
 use crate::report::adjustments::{self, AdjustmentBasis, DepartmentAmount};
 use crate::report::{chargeback, reconcile, showback};
@@ -136,11 +136,6 @@ impl ReportJob {
 /// Reports that restatements compare, most preferred first: the journal once chargeback
 /// exists, the showback until then.
 const ADJUSTMENT_BASES: [&str; 2] = ["journal", "showback"];
-/// The adjustment journal's file stem.
-const ADJUSTMENTS: &str = "adjustments";
-/// The summary for people.
-const SUMMARY: &str = "summary.md";
-
 /// Every report of the month, in writing order. One line per report.
 pub fn jobs(keys: &[String]) -> Vec<ReportJob> {
     let department = keys.first().cloned().unwrap_or_else(|| "dept".into());
@@ -240,7 +235,7 @@ pub fn write_month(settings: &Settings, inputs: &Inputs, folder: &Folder<'_>) ->
             reports.push((job, report));
         }
     }
-    let previous = read_previous(folder, month)?;
+    let previous = bundle::read_previous(folder, month)?;
 
     let mut files: Vec<(String, Vec<u8>, Entry)> = Vec::new();
     for (job, report) in &reports {
@@ -251,7 +246,7 @@ pub fn write_month(settings: &Settings, inputs: &Inputs, folder: &Folder<'_>) ->
         None => (None, Vec::new()),
     };
     let against = match (&basis, &previous) {
-        (Some(basis), Some(previous)) => baseline(previous, basis, &current, folder)?,
+        (Some(basis), Some(previous)) => bundle::baseline(previous, basis, &current, folder)?,
         _ => None,
     };
     let adjustment_frame = match (&against, &basis) {
@@ -270,14 +265,11 @@ pub fn write_month(settings: &Settings, inputs: &Inputs, folder: &Folder<'_>) ->
     }
     let findings: Vec<Finding> =
         reports.iter().flat_map(|(_, report)| report.findings.iter().cloned()).collect();
-    let summary = summary_markdown(
-        month,
-        provisional,
-        &files,
-        &current,
-        adjustment_frame.as_ref(),
-        &findings,
-    );
+    let entries: Vec<&Entry> = files.iter().map(|(_, _, entry)| entry).collect();
+    let notes: Vec<String> =
+        findings.iter().map(|f| format!("{:?}: {}", f.policy, f.message)).collect();
+    let changed = adjustment_frame.as_ref().map(DataFrame::height);
+    let summary = bundle::summary_markdown(month, provisional, &entries, &current, changed, &notes);
     files.push((
         SUMMARY.into(),
         summary.clone().into_bytes(),
@@ -329,21 +321,6 @@ fn report_files(
     Ok(files)
 }
 
-/// The manifest of an earlier run of this month in the folder, if any.
-fn read_previous(folder: &Folder<'_>, month: &str) -> Result<Option<Manifest>> {
-    let Some(bytes) = folder.read(MANIFEST)? else { return Ok(None) };
-    let manifest = Manifest::parse(&bytes, &folder.address(MANIFEST))?;
-    if manifest.month != month {
-        tracing::warn!(
-            "`{}` describes {}, not {month}; it is replaced and not compared",
-            folder.address(MANIFEST),
-            manifest.month
-        );
-        return Ok(None);
-    }
-    Ok(Some(manifest))
-}
-
 /// The report restatements compare, and its per-department totals.
 fn adjustment_basis(
     reports: &[(ReportJob, ReportOutput)],
@@ -363,99 +340,6 @@ fn adjustment_basis(
         }
     }
     Ok(None)
-}
-
-/// The amounts to compare this run with, when the earlier run closed the month.
-///
-/// Against the earlier run's report as its manifest lists it. When nothing changed since,
-/// a rerun keeps the comparison that run made, so it writes the same adjustment journal.
-fn baseline(
-    previous: &Manifest,
-    basis: &AdjustmentBasis,
-    current: &[DepartmentAmount],
-    folder: &Folder<'_>,
-) -> Result<Option<Vec<DepartmentAmount>>> {
-    if previous.provisional {
-        return Ok(None);
-    }
-    let name = format!("{}.csv", basis.report);
-    let address = folder.address(&name);
-    let skip = |why: &str| {
-        tracing::warn!("cannot compare with the earlier run of this month: {why}");
-        Ok(None)
-    };
-    if previous.adjustment_basis.as_ref() != Some(basis) {
-        return skip("it compared another report or other columns");
-    }
-    let Some(entry) = previous.entry(&name) else {
-        return skip(&format!("its manifest does not list `{name}`"));
-    };
-    let Some(bytes) = folder.read(&name)? else {
-        return skip(&format!("`{address}` is gone"));
-    };
-    if bundle::sha256_hex(&bytes) != entry.sha256 {
-        return skip(&format!("`{address}` changed after its manifest was written"));
-    }
-    let before = adjustments::totals_of_csv(&bytes, basis, &address)?;
-    if before == current {
-        return Ok(previous.adjusted_against.clone());
-    }
-    Ok(Some(before))
-}
-
-/// `summary.md`: the month at a glance.
-fn summary_markdown(
-    month: &str,
-    provisional: bool,
-    files: &[(String, Vec<u8>, Entry)],
-    departments: &[DepartmentAmount],
-    adjustments: Option<&DataFrame>,
-    findings: &[Finding],
-) -> String {
-    use std::fmt::Write as _;
-    let mut text = format!("# aispend monthly report: {month}\n\n");
-    text.push_str(if provisional {
-        "Status: **provisional**. AWS may still change these numbers (estimated periods or no \
-         invoice yet).\n\n"
-    } else {
-        "Status: final.\n\n"
-    });
-    if !departments.is_empty() {
-        text.push_str(
-            "## Cost per department\n\n| department | currency | amount |\n|---|---|---:|\n",
-        );
-        for department in departments {
-            let amount = department.amount.cents_string();
-            let _ = writeln!(text, "| {} | {} | {amount} |", department.key, department.currency);
-        }
-        text.push('\n');
-    }
-    if let Some(frame) = adjustments {
-        let _ = write!(
-            text,
-            "## Restatement\n\nAWS changed this month after an earlier run closed it: {} \
-             departments differ. Post `{ADJUSTMENTS}.csv`.\n\n",
-            frame.height()
-        );
-    }
-    if !findings.is_empty() {
-        text.push_str("## Policy results\n\n");
-        for finding in findings {
-            let _ = writeln!(text, "- {:?}: {}", finding.policy, finding.message);
-        }
-        text.push('\n');
-    }
-    text.push_str("## Files\n\n| file | rows | money total |\n|---|---:|---:|\n");
-    for (_, _, entry) in files {
-        let rows = entry.rows.map(|r| r.to_string()).unwrap_or_default();
-        let total = match (&entry.money_column, entry.money_total) {
-            (Some(column), Some(total)) => format!("{} (`{column}`)", total.cents_string()),
-            _ => String::new(),
-        };
-        let _ = writeln!(text, "| {} | {rows} | {total} |", entry.name);
-    }
-    let _ = writeln!(text, "\n`{MANIFEST}` lists every file with its size and SHA-256.");
-    text
 }
 
 /// The `--fail-on` values.

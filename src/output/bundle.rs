@@ -4,7 +4,8 @@
 //! `write_atomic`) or an S3 prefix (one checksummed `PutObject` each). [`Manifest`] lists
 //! every file with its size, SHA-256, row count and money total; it carries no time stamp,
 //! so the same inputs give the same bytes. [`lock`] keeps two runs from writing one bundle
-//! at once.
+//! at once. [`read_previous`] and [`baseline`] find what an earlier run of the month wrote,
+//! for restatements, and [`summary_markdown`] renders `summary.md`.
 
 use std::fs::{File, TryLockError};
 use std::path::{Path, PathBuf};
@@ -16,10 +17,14 @@ use sha2::{Digest as _, Sha256};
 use crate::aws::s3::{ObjectStore, S3Url};
 use crate::error::hinted;
 use crate::money::Money;
-use crate::report::adjustments::{AdjustmentBasis, DepartmentAmount};
+use crate::report::adjustments::{self, AdjustmentBasis, DepartmentAmount};
 
 /// The name of the manifest file, written last.
 pub const MANIFEST: &str = "manifest.json";
+/// The summary for people.
+pub const SUMMARY: &str = "summary.md";
+/// The adjustment journal's file stem.
+pub const ADJUSTMENTS: &str = "adjustments";
 
 /// Where a bundle lives.
 pub enum Folder<'a> {
@@ -131,6 +136,113 @@ impl Manifest {
     pub fn entry(&self, name: &str) -> Option<&Entry> {
         self.files.iter().find(|entry| entry.name == name)
     }
+}
+
+/// The manifest of an earlier run of this month in the folder, if any.
+pub fn read_previous(folder: &Folder<'_>, month: &str) -> Result<Option<Manifest>> {
+    let Some(bytes) = folder.read(MANIFEST)? else { return Ok(None) };
+    let manifest = Manifest::parse(&bytes, &folder.address(MANIFEST))?;
+    if manifest.month != month {
+        tracing::warn!(
+            "`{}` describes {}, not {month}; it is replaced and not compared",
+            folder.address(MANIFEST),
+            manifest.month
+        );
+        return Ok(None);
+    }
+    Ok(Some(manifest))
+}
+
+/// The amounts to compare this run with, when the earlier run closed the month.
+///
+/// Against the earlier run's report as its manifest lists it. When nothing changed since,
+/// a rerun keeps the comparison that run made, so it writes the same adjustment journal.
+pub fn baseline(
+    previous: &Manifest,
+    basis: &AdjustmentBasis,
+    current: &[DepartmentAmount],
+    folder: &Folder<'_>,
+) -> Result<Option<Vec<DepartmentAmount>>> {
+    if previous.provisional {
+        return Ok(None);
+    }
+    let name = format!("{}.csv", basis.report);
+    let address = folder.address(&name);
+    let skip = |why: &str| {
+        tracing::warn!("cannot compare with the earlier run of this month: {why}");
+        Ok(None)
+    };
+    if previous.adjustment_basis.as_ref() != Some(basis) {
+        return skip("it compared another report or other columns");
+    }
+    let Some(entry) = previous.entry(&name) else {
+        return skip(&format!("its manifest does not list `{name}`"));
+    };
+    let Some(bytes) = folder.read(&name)? else {
+        return skip(&format!("`{address}` is gone"));
+    };
+    if sha256_hex(&bytes) != entry.sha256 {
+        return skip(&format!("`{address}` changed after its manifest was written"));
+    }
+    let before = adjustments::totals_of_csv(&bytes, basis, &address)?;
+    if before == current {
+        return Ok(previous.adjusted_against.clone());
+    }
+    Ok(Some(before))
+}
+
+/// `summary.md`: the month at a glance, for people; `findings` are policy results.
+pub fn summary_markdown(
+    month: &str,
+    provisional: bool,
+    files: &[&Entry],
+    departments: &[DepartmentAmount],
+    changed_departments: Option<usize>,
+    findings: &[String],
+) -> String {
+    use std::fmt::Write as _;
+    let mut text = format!("# aispend monthly report: {month}\n\n");
+    text.push_str(if provisional {
+        "Status: **provisional**. AWS may still change these numbers (estimated periods or no \
+         invoice yet).\n\n"
+    } else {
+        "Status: final.\n\n"
+    });
+    if !departments.is_empty() {
+        text.push_str(
+            "## Cost per department\n\n| department | currency | amount |\n|---|---|---:|\n",
+        );
+        for department in departments {
+            let amount = department.amount.cents_string();
+            let _ = writeln!(text, "| {} | {} | {amount} |", department.key, department.currency);
+        }
+        text.push('\n');
+    }
+    if let Some(changed) = changed_departments {
+        let _ = write!(
+            text,
+            "## Restatement\n\nAWS changed this month after an earlier run closed it: \
+             {changed} departments differ. Post `{ADJUSTMENTS}.csv`.\n\n"
+        );
+    }
+    if !findings.is_empty() {
+        text.push_str("## Policy results\n\n");
+        for finding in findings {
+            let _ = writeln!(text, "- {finding}");
+        }
+        text.push('\n');
+    }
+    text.push_str("## Files\n\n| file | rows | money total |\n|---|---:|---:|\n");
+    for entry in files {
+        let rows = entry.rows.map(|r| r.to_string()).unwrap_or_default();
+        let total = match (&entry.money_column, entry.money_total) {
+            (Some(column), Some(total)) => format!("{} (`{column}`)", total.cents_string()),
+            _ => String::new(),
+        };
+        let _ = writeln!(text, "| {} | {rows} | {total} |", entry.name);
+    }
+    let _ = writeln!(text, "\n`{MANIFEST}` lists every file with its size and SHA-256.");
+    text
 }
 
 /// Lower-case hex SHA-256.
