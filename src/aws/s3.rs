@@ -264,16 +264,21 @@ pub fn download_source(url: &str) -> Result<Vec<PathBuf>> {
     download_into(SdkStore::shared()?, url, &run_folder()?)
 }
 
-/// Downloads every object under an `s3://bucket/prefix/` into a temporary folder that
-/// lives until the run ends, and returns the folder, for readers with their own folder
-/// rules (gateway logs take every file below).
+/// Downloads every object under an `s3://bucket/prefix/` (or the one object it names) into
+/// a temporary folder that lives until the run ends, and returns the folder, for readers
+/// with their own folder rules (gateway logs take every file below).
 pub fn download_folder(url: &str) -> Result<PathBuf> {
     let folder = run_folder()?;
     let store = SdkStore::shared()?;
     let address = S3Url::parse(url)?;
+    let listed = store.list(&address.bucket, &address.key)?;
+    if let Some(single) = single_object(&listed, &address.key) {
+        let name = single.key.rsplit('/').next().unwrap_or("object");
+        store.download(&address.bucket, &single.key, &folder.join(name))?;
+        return Ok(folder);
+    }
     let prefix = address.join("").key;
-    let objects = store.list(&address.bucket, &prefix)?;
-    for object in objects.iter().filter(|o| !o.key.ends_with('/')) {
+    for object in listed.iter().filter(|o| o.key.starts_with(&prefix) && !o.key.ends_with('/')) {
         let path = folder.join(relative_path(&object.key[prefix.len()..], &object.key)?);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)?;
@@ -281,6 +286,13 @@ pub fn download_folder(url: &str) -> Result<PathBuf> {
         store.download(&address.bucket, &object.key, &path)?;
     }
     Ok(folder)
+}
+
+/// The object a key names exactly, when no other object sits below it as a folder.
+fn single_object<'a>(listed: &'a [ObjectInfo], key: &str) -> Option<&'a ObjectInfo> {
+    let single = listed.iter().find(|o| o.key == key && !key.is_empty())?;
+    let nested = format!("{key}/");
+    (!listed.iter().any(|o| o.key.starts_with(&nested))).then_some(single)
 }
 
 /// A new temporary folder kept until [`remove_downloads`].
@@ -331,14 +343,11 @@ pub fn put_url(store: &dyn ObjectStore, url: &str, bytes: &[u8]) -> Result<()> {
 pub fn download_into(store: &dyn ObjectStore, url: &str, folder: &Path) -> Result<Vec<PathBuf>> {
     let address = S3Url::parse(url)?;
     let listed = store.list(&address.bucket, &address.key)?;
-    if let Some(single) = listed.iter().find(|o| o.key == address.key && !o.key.is_empty()) {
-        let nested = format!("{}/", address.key);
-        if !listed.iter().any(|o| o.key.starts_with(&nested)) {
-            let name = single.key.rsplit('/').next().unwrap_or("object");
-            let path = folder.join(name);
-            store.download(&address.bucket, &single.key, &path)?;
-            return Ok(vec![path]);
-        }
+    if let Some(single) = single_object(&listed, &address.key) {
+        let name = single.key.rsplit('/').next().unwrap_or("object");
+        let path = folder.join(name);
+        store.download(&address.bucket, &single.key, &path)?;
+        return Ok(vec![path]);
     }
     let prefix = address.join("").key;
     let objects: Vec<&ObjectInfo> =
