@@ -36,6 +36,11 @@ fn aispend(folder: &Path) -> Command {
     if !config.exists() {
         std::fs::write(&config, "").unwrap();
     }
+    aispend_with(folder, &config)
+}
+
+/// The binary with dummy credentials and a configuration.
+fn aispend_with(folder: &Path, config: &Path) -> Command {
     let mut command = Command::cargo_bin("aispend").unwrap();
     command
         .current_dir(folder)
@@ -47,7 +52,7 @@ fn aispend(folder: &Path) -> Command {
         .env_remove("AWS_ENDPOINT_URL")
         .env_remove("RUST_LOG")
         .arg("--config")
-        .arg(&config);
+        .arg(config);
     command
 }
 
@@ -377,4 +382,52 @@ fn json_logs_are_one_object_per_line() {
         assert!(value.is_object() && value["level"].is_string(), "{line}");
     }
     assert!(text.contains("is not a policy result"), "{text}");
+}
+
+/// The files of a local bundle by name, the lock file aside.
+fn bundle_files(folder: &Path) -> BTreeMap<String, Vec<u8>> {
+    std::fs::read_dir(folder)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| !path.file_name().unwrap().to_string_lossy().starts_with('.'))
+        .map(|path| {
+            (path.file_name().unwrap().to_string_lossy().into(), std::fs::read(&path).unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn the_demo_month_read_from_s3_gives_the_same_bundle() {
+    let Some(endpoint) = emulator("the_demo_month_read_from_s3_gives_the_same_bundle") else {
+        return;
+    };
+    let _emulator = emulator_lock(&endpoint, false);
+    let bucket = fresh_bucket("demo");
+    assert_eq!(http(&endpoint, "PUT", &format!("/{bucket}"), b"").0, 200);
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo");
+    // The CUR 2.0 export (a manifest and its Parquet file) and the gateway's logs.
+    for file in [
+        "cur/metadata/BILLING_PERIOD=2025-01/demo-Manifest.json",
+        "cur/data/BILLING_PERIOD=2025-01/demo-00001.snappy.parquet",
+        "gateway/litellm_spend_logs.csv.gz",
+    ] {
+        let bytes = std::fs::read(demo.join(file)).unwrap();
+        assert_eq!(http(&endpoint, "PUT", &format!("/{bucket}/demo/{file}"), &bytes).0, 200);
+    }
+    let temp = tempfile::tempdir().unwrap();
+    let config = demo.join("aispend.toml");
+    let run = |extra: &[&str], out: &str| {
+        aispend_with(temp.path(), &config)
+            .args(["monthly", "--month", "2025-01", "--endpoint-url", &endpoint, "--out", out])
+            .args(extra)
+            .assert()
+            .success();
+    };
+    run(&[], "local");
+    let cur = format!("s3://{bucket}/demo/cur/");
+    let gateway = format!("s3://{bucket}/demo/gateway");
+    run(&["--cur", &cur, "--gateway", &gateway], "from-s3");
+    let local = bundle_files(&temp.path().join("local"));
+    assert!(local.contains_key("reconcile.csv"), "gateway logs were read");
+    assert_eq!(bundle_files(&temp.path().join("from-s3")), local);
 }
