@@ -495,6 +495,33 @@ mod tests {
     }
 
     #[test]
+    fn usage_keeps_its_unit_and_net_metrics_get_their_columns() {
+        let mut request = request(vec![GroupBy::Tag("dept".into())]);
+        request.metrics.extend([names::USAGE_QUANTITY.into(), names::NET_UNBLENDED_COST.into()]);
+        let mut line = group("dept$ads", "3.00", "2.75");
+        let tokens = Amount { amount: Some("1234567.5".into()), unit: Some("N/A".into()) };
+        line.metrics.insert(names::USAGE_QUANTITY.into(), tokens);
+        line.metrics.insert(names::NET_UNBLENDED_COST.into(), amount("2.9999999999"));
+        let page = CostPage { results: vec![day(7, vec![line])], next_page_token: None };
+        let (frame, _) = to_costs(&[page], &request, &plan()).unwrap();
+        assert_eq!(sums(&frame, costs::CONSUMED_QUANTITY), Money::parse("1234567.5").unwrap());
+        let unit =
+            frame.column(costs::CONSUMED_UNIT).unwrap().str().unwrap().get(0).map(str::to_string);
+        assert_eq!(unit.as_deref(), Some("N/A"));
+        assert_eq!(sums(&frame, costs::NET_BILLED_COST), Money::parse("2.9999999999").unwrap());
+        assert!(frame.column(costs::NET_EFFECTIVE_COST).is_err(), "not asked for");
+    }
+
+    #[test]
+    fn two_currencies_on_one_row_are_refused() {
+        let mut line = group("dept$ads", "1", "1");
+        line.metrics.get_mut(names::AMORTIZED_COST).unwrap().unit = Some("EUR".into());
+        let page = CostPage { results: vec![day(2, vec![line])], next_page_token: None };
+        let error = to_costs(&[page], &request(vec![GroupBy::Tag("dept".into())]), &plan());
+        assert!(error.unwrap_err().to_string().contains("found `EUR beside USD`"));
+    }
+
+    #[test]
     fn record_types_become_charge_categories() {
         assert_eq!(charge_category("Usage"), "usage");
         assert_eq!(charge_category("Savings Plan Covered Usage"), "usage");
