@@ -103,7 +103,7 @@ pub enum Command {
     /// Gateway estimate against the invoice, by model and day.
     Reconcile,
     /// Cost per request, transaction, user and 1K tokens; revenue per token; trends.
-    UnitEconomics,
+    UnitEconomics(UnitEconomicsArgs),
     /// Spend anomalies, denial of wallet and retry loops.
     Anomalies(AnomaliesArgs),
     /// Budget status and budget definitions for AWS and the gateways.
@@ -153,6 +153,14 @@ pub struct ChargebackArgs {
     /// Write the allocations frame to this file as well.
     #[arg(long, value_name = "FILE")]
     pub allocations: Option<String>,
+}
+
+/// `unit-economics` options.
+#[derive(Debug, Clone, Args)]
+pub struct UnitEconomicsArgs {
+    /// Group by these owner keys (comma list, or repeat).
+    #[arg(long, value_delimiter = ',', default_value = "team,app")]
+    pub by: Vec<String>,
 }
 
 /// `anomalies` options.

@@ -269,6 +269,19 @@ pub struct AnomalyConfig {
     pub threshold: f64,
     /// Smallest impact worth a flag.
     pub min_impact: Money,
+    /// Smallest rise over the median, as a fraction of it, worth a flag (guards flat and
+    /// near-flat histories where the deviation is zero or tiny).
+    pub min_relative: f64,
+    /// Weeks looked back for same-weekday history.
+    pub weekday_weeks: u32,
+    /// Same-weekday days needed before the baseline uses them instead of every day.
+    pub weekday_min_points: u32,
+    /// Denial of wallet: a day's cost at this multiple of its own median is a velocity signal.
+    pub velocity_factor: f64,
+    /// Denial of wallet: input tokens at or above this make a request long-context.
+    pub long_context_tokens: i64,
+    /// Retry loops: a trace with at least this many attempts is flagged.
+    pub retry_min_attempts: u32,
 }
 
 impl Default for AnomalyConfig {
@@ -278,6 +291,12 @@ impl Default for AnomalyConfig {
             window_days: 28,
             threshold: 3.5,
             min_impact: Money::from_units(1),
+            min_relative: 0.2,
+            weekday_weeks: 8,
+            weekday_min_points: 4,
+            velocity_factor: 5.0,
+            long_context_tokens: 100_000,
+            retry_min_attempts: 3,
         }
     }
 }

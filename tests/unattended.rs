@@ -288,6 +288,8 @@ fn monthly_into_s3_equals_the_local_run_byte_for_byte() {
     let uploaded = objects(&endpoint, &bucket, prefix);
     let names: Vec<&str> = uploaded.keys().map(String::as_str).collect();
     let expected = [
+        "anomalies.csv",
+        "anomalies.parquet",
         "chargeback.csv",
         "chargeback.parquet",
         "journal.csv",

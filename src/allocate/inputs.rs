@@ -231,8 +231,14 @@ pub fn usage_from_requests(
     let starts = starts.i64()?;
     let (input, output) = (count(requests::INPUT_TOKENS)?, count(requests::OUTPUT_TOKENS)?);
     let (read, write) = (count(requests::CACHE_READ_TOKENS)?, count(requests::CACHE_WRITE_TOKENS)?);
+    let cache_hits = frame.column(requests::CACHE_HIT)?.cast(&DataType::Boolean)?;
+    let cache_hits = cache_hits.bool()?;
     let mut names: BTreeMap<String, Option<String>> = BTreeMap::new();
     for row in 0..frame.height() {
+        // A gateway cache hit made no provider call, so it owns none of the bill.
+        if cache_hits.get(row).unwrap_or(false) {
+            continue;
+        }
         let Some(start) = starts.get(row).and_then(chrono::DateTime::from_timestamp_millis) else {
             continue;
         };

@@ -1,14 +1,18 @@
 //! One file per command; each reads top to bottom: resolve, read, compute, write.
 
+pub mod anomalies;
 pub mod attribution;
 pub mod chargeback;
 pub mod config_check;
 pub mod fetch;
+pub mod lifecycle;
 pub mod load;
+pub mod locality;
 pub mod monthly;
 pub mod query;
 pub mod reconcile;
 pub mod showback;
+pub mod unit_economics;
 
 use anyhow::Result;
 
@@ -25,6 +29,10 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Reconcile => reconcile::run(&settings),
         Command::Fetch(args) => fetch::run(&settings, &args),
         Command::Monthly(args) => monthly::run(&settings, &args),
+        Command::Anomalies(args) => anomalies::run(&settings, &args),
+        Command::Lifecycle(args) => lifecycle::run(&settings, &args),
+        Command::Locality => locality::run(&settings),
+        Command::UnitEconomics(args) => unit_economics::run(&settings, &args),
         Command::Config { command: ConfigCommand::Check } => config_check::run(&settings),
         _ => Err(crate::error::hinted("this command is not built yet", "see the open issues")),
     }

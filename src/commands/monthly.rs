@@ -25,6 +25,7 @@ use crate::money::Money;
 use crate::output::bundle::{self, ADJUSTMENTS, Entry, Folder, MANIFEST, Manifest, SUMMARY};
 use crate::output::{self, TableSpec};
 use crate::report::adjustments::{self, AdjustmentBasis, DepartmentAmount};
+use crate::report::anomalies as report_anomalies;
 use crate::report::{chargeback, reconcile, showback};
 use crate::settings::Settings;
 
@@ -48,7 +49,10 @@ impl MonthContext<'_> {
             return Ok(found);
         }
         let made = attribution::attribute(self.settings, self.inputs, basis)?;
-        if basis == Basis::Effective {
+        // The allocated showback already warned about what allocation could not attribute.
+        let showback_warned =
+            self.inputs.requests.is_some() || !self.settings.config.rules.is_empty();
+        if basis == Basis::Effective && !showback_warned {
             attribution::warn_notes(&made.notes);
         }
         Ok(cell.get_or_init(|| made))
@@ -155,8 +159,8 @@ pub fn jobs(keys: &[String]) -> Vec<ReportJob> {
         })
         .compared_by("debit_cost_center", "amount", "currency"),
         ReportJob::new("reconcile", "invoice_cost", reconcile_report),
-        // TODO(#5): budget status (findings `Soft`, `Hard`); TODO(#6): anomalies (findings
-        // `Anomaly`).
+        ReportJob::new("anomalies", report_anomalies::columns::IMPACT, anomalies_report),
+        // TODO(#5): budget status, with findings `Soft` and `Hard`.
     ]
 }
 
@@ -170,6 +174,21 @@ fn showback_report(month: &MonthContext<'_>) -> Result<Option<ReportOutput>> {
         showback::showback(month.costs.clone(), &month.keys)?.0
     };
     Ok(Some(frame.into()))
+}
+
+/// Spend anomalies, denial of wallet, retry loops and hidden costs; every flag but a hidden
+/// cost is an `Anomaly` finding.
+fn anomalies_report(month: &MonthContext<'_>) -> Result<Option<ReportOutput>> {
+    let flags = crate::commands::anomalies::flags(month.settings, month.inputs)?;
+    let findings = flags
+        .iter()
+        .filter(|flag| flag.is_anomaly())
+        .map(|flag| Finding {
+            policy: Policy::Anomaly,
+            message: format!("{} `{}`: {}", flag.kind, flag.subject, flag.reason),
+        })
+        .collect();
+    Ok(Some(ReportOutput { frame: report_anomalies::flags_frame(&flags)?, findings }))
 }
 
 /// The gateway against the invoice, when gateway logs were given.
@@ -459,6 +478,8 @@ mod tests {
         assert_eq!(objects, local_files(&local_path));
         let names: Vec<&str> = objects.keys().map(String::as_str).collect();
         let expected = [
+            "anomalies.csv",
+            "anomalies.parquet",
             "chargeback.csv",
             "chargeback.parquet",
             "journal.csv",
