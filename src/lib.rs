@@ -28,22 +28,34 @@ use clap::Parser as _;
 pub fn main_entry() -> ExitCode {
     let cli = cli::Cli::parse();
     logging::init(&cli.global);
-    match commands::run(cli) {
+    let json_logs = cli.global.log_format == cli::LogFormat::Json;
+    let result = commands::run(cli);
+    aws::s3::remove_downloads();
+    match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(error) => exit_for(&error),
+        Err(error) => exit_for(&error, json_logs),
     }
 }
 
-/// Prints an error the way users read it and picks the exit code.
-fn exit_for(error: &anyhow::Error) -> ExitCode {
+/// Prints an error the way users read it (or as one JSON log line with `--log-format json`)
+/// and picks the exit code.
+fn exit_for(error: &anyhow::Error, json_logs: bool) -> ExitCode {
     if is_broken_pipe(error) {
         return ExitCode::SUCCESS;
     }
     if let Some(policy) = error.downcast_ref::<error::PolicyFailure>() {
-        let _ = writeln!(std::io::stderr(), "aispend: {policy}");
+        if json_logs {
+            tracing::error!(exit_code = 1, "{policy}");
+        } else {
+            let _ = writeln!(std::io::stderr(), "aispend: {policy}");
+        }
         return ExitCode::from(1);
     }
-    let _ = writeln!(std::io::stderr(), "{}", error::render(error));
+    if json_logs {
+        tracing::error!(exit_code = 2, "{}", error::render(error));
+    } else {
+        let _ = writeln!(std::io::stderr(), "{}", error::render(error));
+    }
     ExitCode::from(2)
 }
 

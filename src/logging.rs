@@ -19,8 +19,11 @@ pub fn init(global: &GlobalArgs) {
         (false, 1) => "debug",
         (false, _) => "trace",
     };
+    // The AWS SDK warns on every fallback of its credential and region chains (no IMDS
+    // off EC2); the failing call's own error says what matters, so those show with `-v`.
+    let sdk = if global.verbose == 0 { ",aws_config=error" } else { "" };
     let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new(format!("aispend={level},warn")));
+        .unwrap_or_else(|_| EnvFilter::new(format!("aispend={level},warn{sdk}")));
     PROGRESS.store(progress_enabled(global), Ordering::Relaxed);
     let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let builder = tracing_subscriber::fmt()

@@ -33,26 +33,7 @@ pub fn run(settings: &Settings, args: &AnomaliesArgs) -> Result<()> {
             "pass `--cur`, `--focus` or `--gateway`, or list sources under `[sources]`",
         ));
     }
-    let keys = inputs.plan.names();
-    let config = &settings.config.anomalies;
-    let range = day_range(&settings.period);
-    let mut flags: Vec<Flag> = Vec::new();
-    if let Some(bill) = &inputs.costs {
-        let history = until(bill.clone(), &settings.period);
-        flags.extend(anomalies::spend_anomalies(&history, &keys, settings.tz, range, config)?);
-    }
-    let requests = match &inputs.requests {
-        Some(requests) => request_rows::read(&requests.frame, &keys, settings.tz)?,
-        None => Vec::new(),
-    };
-    flags.extend(wallet::denial_of_wallet(&requests, range, config));
-    let loops = retries::retry_loops(&requests, range, config.retry_min_attempts);
-    flags.extend(loops.iter().map(retries::RetryLoop::flag));
-    let in_range: Vec<request_rows::Request> =
-        requests.into_iter().filter(|r| r.day.is_some_and(|d| within(d, range))).collect();
-    let bill = inputs.costs.map(|b| showback::filter_period(b, &settings.period));
-    let bill = bill.unwrap_or_else(|| empty_bill(&keys));
-    flags.extend(retries::hidden_costs(bill, &in_range, &keys)?);
+    let flags = flags(settings, &inputs)?;
 
     let flagged = flags.iter().filter(|f| f.is_anomaly()).count();
     tracing::info!(
@@ -70,6 +51,32 @@ pub fn run(settings: &Settings, args: &AnomaliesArgs) -> Result<()> {
         .into());
     }
     Ok(())
+}
+
+/// Every flag of the period: spend anomalies, denial of wallet, retry loops and hidden
+/// costs (also used by `monthly`).
+pub fn flags(settings: &Settings, inputs: &Inputs) -> Result<Vec<Flag>> {
+    let keys = inputs.plan.names();
+    let config = &settings.config.anomalies;
+    let range = day_range(&settings.period);
+    let mut flags: Vec<Flag> = Vec::new();
+    if let Some(bill) = &inputs.costs {
+        let history = until(bill.clone(), &settings.period);
+        flags.extend(anomalies::spend_anomalies(&history, &keys, settings.tz, range, config)?);
+    }
+    let requests = match &inputs.requests {
+        Some(requests) => request_rows::read(&requests.frame, &keys, settings.tz)?,
+        None => Vec::new(),
+    };
+    flags.extend(wallet::denial_of_wallet(&requests, range, config));
+    let loops = retries::retry_loops(&requests, range, config.retry_min_attempts);
+    flags.extend(loops.iter().map(retries::RetryLoop::flag));
+    let in_range: Vec<request_rows::Request> =
+        requests.into_iter().filter(|r| r.day.is_some_and(|d| within(d, range))).collect();
+    let bill = inputs.costs.clone().map(|b| showback::filter_period(b, &settings.period));
+    let bill = bill.unwrap_or_else(|| empty_bill(&keys));
+    flags.extend(retries::hidden_costs(bill, &in_range, &keys)?);
+    Ok(flags)
 }
 
 /// The days of the period, `[from, to)`; unbounded for all the data.

@@ -5,9 +5,11 @@ pub mod attribution;
 pub mod budgets;
 pub mod chargeback;
 pub mod config_check;
+pub mod fetch;
 pub mod lifecycle;
 pub mod load;
 pub mod locality;
+pub mod monthly;
 pub mod query;
 pub mod reconcile;
 pub mod showback;
@@ -27,6 +29,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Query(args) => query::run(&settings, &args),
         Command::Chargeback(args) => chargeback::run(&settings, &args),
         Command::Reconcile => reconcile::run(&settings),
+        Command::Fetch(args) => fetch::run(&settings, &args),
+        Command::Monthly(args) => monthly::run(&settings, &args),
         Command::Anomalies(args) => anomalies::run(&settings, &args),
         Command::Lifecycle(args) => lifecycle::run(&settings, &args),
         Command::Locality => locality::run(&settings),
@@ -34,6 +38,5 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Config { command: ConfigCommand::Check } => config_check::run(&settings),
         Command::Budgets { command } => budgets::run(&settings, &command),
         Command::Whatif { command } => whatif::run(&settings, &command),
-        _ => Err(crate::error::hinted("this command is not built yet", "see the open issues")),
     }
 }

@@ -59,8 +59,8 @@ pub fn run(settings: &Settings, args: &ShowbackArgs) -> Result<()> {
     output::emit(&report, &settings.global, &spec)
 }
 
-/// Showback from the allocations of both bases.
-fn allocated(
+/// Showback from the allocations of both bases (also used by `monthly`).
+pub fn allocated(
     settings: &Settings,
     inputs: &Inputs,
     keys: &[String],

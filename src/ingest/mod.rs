@@ -6,6 +6,7 @@
 //! only, so a re-delivered month never counts twice.
 
 pub mod builder;
+pub mod cost_explorer;
 pub mod cur_csv;
 pub mod focus_csv;
 pub mod gateway;

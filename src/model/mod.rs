@@ -35,6 +35,10 @@ pub mod costs {
     /// True when the period is not final (Cost Explorer `Estimated`, blank invoice id).
     pub const PROVISIONAL: &str = "provisional";
 
+    /// Net unblended cost (after discounts), from Cost Explorer; not among the fixed columns.
+    pub const NET_BILLED_COST: &str = "net_billed_cost";
+    /// Net amortized cost (after discounts), from Cost Explorer; not among the fixed columns.
+    pub const NET_EFFECTIVE_COST: &str = "net_effective_cost";
     /// Optional: the source region of a data transfer line, when the bill gives it.
     pub const FROM_REGION_ID: &str = "from_region_id";
     /// Optional: the destination region of a data transfer line, when the bill gives it.

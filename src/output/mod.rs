@@ -5,6 +5,8 @@
 //! is a string. The terminal table shows cents and a total line. Files are written through
 //! a temporary file and a rename, so a failed run never leaves half a report.
 
+pub mod bundle;
+
 use std::io::{IsTerminal as _, Write as _};
 use std::path::Path;
 

@@ -1,5 +1,6 @@
 //! Analyses: pure functions from frames to frames. No files, no network, no clock.
 
+pub mod adjustments;
 pub mod anomalies;
 pub mod budget_export;
 pub mod budget_run;

@@ -116,6 +116,8 @@ fn expand_logs(sources: &[String]) -> Result<Vec<PathBuf>> {
         let path = Path::new(source);
         if path.is_dir() {
             walk(path, &mut files)?;
+        } else if source.starts_with("s3://") {
+            walk(&crate::aws::s3::download_folder(source)?, &mut files)?;
         } else {
             files.extend(crate::ingest::expand(std::slice::from_ref(source))?);
         }
