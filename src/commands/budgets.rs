@@ -67,22 +67,7 @@ fn status(
         tracing::warn!("budgets count days and months in UTC; `--tz` is not applied to them");
     }
     let inputs = Inputs::load(settings, &[])?;
-    let keys = inputs.plan.names();
-    let rows = match &inputs.requests {
-        Some(requests) => Some(ledger::request_rows(&requests.frame, &keys)?),
-        None => None,
-    };
-    let invoice = match &inputs.costs {
-        Some(_) => Some(invoice_by_owner_day(settings, &inputs)?),
-        None => None,
-    };
-    let pricer = PriceBook::load(&settings.config)?;
-    let budget_inputs = BudgetInputs {
-        requests: rows.as_deref(),
-        invoice: invoice.as_ref(),
-        metrics: inputs.metrics.as_ref(),
-    };
-    let statuses = budget_run::statuses(&settings.config, budget_inputs, now, &pricer)?;
+    let statuses = compute_statuses(settings, &inputs, now)?;
     for status in &statuses {
         warn_about(status);
     }
@@ -101,6 +86,30 @@ fn status(
 }
 
 /// "Now" for the status: the end of `--as-of`, else the end of the period or the clock.
+/// The status of every budget as of `now` (also used by `monthly`).
+pub fn compute_statuses(
+    settings: &Settings,
+    inputs: &Inputs,
+    now: DateTime<Utc>,
+) -> Result<Vec<BudgetStatus>> {
+    let keys = inputs.plan.names();
+    let rows = match &inputs.requests {
+        Some(requests) => Some(ledger::request_rows(&requests.frame, &keys)?),
+        None => None,
+    };
+    let invoice = match &inputs.costs {
+        Some(_) => Some(invoice_by_owner_day(settings, inputs)?),
+        None => None,
+    };
+    let pricer = PriceBook::load(&settings.config)?;
+    let budget_inputs = BudgetInputs {
+        requests: rows.as_deref(),
+        invoice: invoice.as_ref(),
+        metrics: inputs.metrics.as_ref(),
+    };
+    budget_run::statuses(&settings.config, budget_inputs, now, &pricer)
+}
+
 fn resolve_now(
     period: &Period,
     as_of: Option<&str>,

@@ -160,7 +160,7 @@ pub fn jobs(keys: &[String]) -> Vec<ReportJob> {
         .compared_by("debit_cost_center", "amount", "currency"),
         ReportJob::new("reconcile", "invoice_cost", reconcile_report),
         ReportJob::new("anomalies", report_anomalies::columns::IMPACT, anomalies_report),
-        // TODO(#5): budget status, with findings `Soft` and `Hard`.
+        ReportJob::new("budgets", "spend", budgets_report),
     ]
 }
 
@@ -189,6 +189,32 @@ fn anomalies_report(month: &MonthContext<'_>) -> Result<Option<ReportOutput>> {
         })
         .collect();
     Ok(Some(ReportOutput { frame: report_anomalies::flags_frame(&flags)?, findings }))
+}
+
+/// Budget status at the end of the month (or now, for the running month); a budget past
+/// its soft or hard limit is a `Soft` or `Hard` finding.
+fn budgets_report(month: &MonthContext<'_>) -> Result<Option<ReportOutput>> {
+    if month.settings.config.budgets.is_empty() {
+        return Ok(None);
+    }
+    let Some((_, end)) = month.settings.period.bounds() else { return Ok(None) };
+    let now = end.min(chrono::Utc::now());
+    let statuses = crate::commands::budgets::compute_statuses(month.settings, month.inputs, now)?;
+    let findings = statuses
+        .iter()
+        .filter_map(|status| {
+            let policy = match status.state {
+                crate::report::budgets::State::Hard => Policy::Hard,
+                crate::report::budgets::State::Soft => Policy::Soft,
+                crate::report::budgets::State::Ok => return None,
+            };
+            let message =
+                format!("budget `{}` is past its {} limit", status.name, status.state.label());
+            Some(Finding { policy, message })
+        })
+        .collect();
+    let frame = crate::report::budget_run::status_frame(&statuses)?;
+    Ok(Some(ReportOutput { frame, findings }))
 }
 
 /// The gateway against the invoice, when gateway logs were given.

@@ -61,10 +61,10 @@ impl Row {
             "no bill line: model not mapped in `[models]`, or the bill is not delivered yet"
         } else if ratio.abs() <= TOLERANCE {
             "matches"
-        } else if ratio > BYPASS {
-            "missing logs or traffic that bypassed the gateway: the bill is far above the estimate"
         } else if self.gateway.unpriced_requests > 0 {
             "unpriced model: the gateway could not estimate some requests"
+        } else if ratio > BYPASS {
+            "missing logs or traffic that bypassed the gateway: the bill is far above the estimate"
         } else if self.gateway.cache_tokens > 0 {
             "cache-token pricing differs between the gateway and the bill"
         } else if self.gateway.retried_requests > 0 {
@@ -214,11 +214,13 @@ mod tests {
         let mut unpriced = row("10", "5", 3);
         unpriced.gateway.unpriced_requests = 1;
         assert!(unpriced.cause().starts_with("unpriced model"));
-        let mut cached = row("10", "8", 3);
+        let mut cached = row("10", "9", 3);
         cached.gateway.cache_tokens = 100;
         assert!(cached.cause().starts_with("cache-token pricing"));
         // Variance 10 - 8 = 2, a fifth of the invoice.
         assert_eq!(row("10", "8", 1).variance(), Money::from_units(2));
         assert_eq!(row("10", "8", 1).variance_ratio(), Some(0.2));
+        // A fifth of the bill missing from the gateway is more than pricing explains.
+        assert!(row("10", "8", 1).cause().starts_with("missing logs"));
     }
 }
