@@ -170,6 +170,9 @@ pub fn read(
             "pass CUR files with `--cur` and FOCUS files with `--focus`",
         ));
     };
+    if header.find(names::CURRENCY).is_none() {
+        tracing::warn!("`{file}` has no currency column; its amounts are taken as USD");
+    }
     let tag_columns = tag_columns(&header);
     let mut stats = ReadStats::default();
     let mut record = csv::StringRecord::new();

@@ -71,6 +71,12 @@ pub fn read(
             "pass FOCUS files with `--focus` and CUR files with `--cur`",
         ));
     }
+    if !index.contains_key(&names::BILLING_CURRENCY.to_ascii_lowercase()) {
+        tracing::warn!(
+            "`{file}` has no `{}` column; its amounts are taken as USD",
+            names::BILLING_CURRENCY
+        );
+    }
     let has_invoice_column = index.contains_key(&names::INVOICE.to_ascii_lowercase());
     let mut record = csv::StringRecord::new();
     while reader.read_record(&mut record).with_context(|| format!("cannot read `{file}`"))? {

@@ -132,6 +132,12 @@ pub fn is_parquet(path: &Path) -> Result<bool> {
 /// Tells the bill format of one file from its content.
 pub fn detect_cost_format(path: &Path) -> Result<CostFormat> {
     let name = path.display().to_string();
+    if std::fs::metadata(path).map(|m| m.len() == 0).unwrap_or(false) {
+        return Err(hinted(
+            format!("`{name}` is empty"),
+            "the export may still be in progress; download it again",
+        ));
+    }
     if is_parquet(path)? {
         let columns = parquet::column_names(&name)?;
         return parquet::kind_of(&columns).map(CostFormat::Parquet).ok_or_else(|| {
@@ -173,7 +179,14 @@ pub fn expand(sources: &[String]) -> Result<Vec<PathBuf>> {
         }
         let path = Path::new(source);
         if path.is_dir() {
-            files.extend(manifest::files_of_folder(path)?);
+            let found = manifest::files_of_folder(path)?;
+            if found.is_empty() {
+                return Err(hinted(
+                    format!("the folder `{source}` holds no bill file"),
+                    "aispend reads `.csv`, `.csv.gz`, `.gz` and `.parquet` files, and manifests",
+                ));
+            }
+            files.extend(found);
         } else if path.is_file() {
             files.push(path.to_path_buf());
         } else if source.contains(['*', '?', '[']) {

@@ -147,7 +147,7 @@ impl Record {
     /// An integer column (a JSON number, or text such as `12` or `12.0`).
     pub fn int(&self, name: &str) -> Result<Option<i64>> {
         let Some(value) = self.get(name) else { return Ok(None) };
-        value_int(value).map_err(|found| self.error(name, "a whole number", &found))
+        value_int(value).map_err(|found| self.error(name, "a whole number of zero or more", &found))
     }
 
     /// A money column in its source unit.
@@ -205,9 +205,18 @@ pub fn value_text(value: &Value) -> Option<String> {
     }
 }
 
+/// A count (tokens, attempts, milliseconds) from a JSON value: a whole number, never
+/// negative; `Err` holds what was found.
+pub fn value_int(value: &Value) -> Result<Option<i64>, String> {
+    match whole_number(value)? {
+        Some(count) if count < 0 => Err(count.to_string()),
+        other => Ok(other),
+    }
+}
+
 /// A whole number from a JSON value; `Err` holds what was found.
 #[allow(clippy::cast_possible_truncation)] // a whole double below 2^53 converts exactly
-pub fn value_int(value: &Value) -> Result<Option<i64>, String> {
+fn whole_number(value: &Value) -> Result<Option<i64>, String> {
     match value {
         Value::Null => Ok(None),
         Value::Number(number) => number
