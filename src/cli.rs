@@ -57,7 +57,7 @@ pub struct GlobalArgs {
     /// FOCUS exports, CSV or Parquet.
     #[arg(long, global = true, value_delimiter = ',', value_name = "PATH")]
     pub focus: Vec<String>,
-    /// LLM gateway logs (LiteLLM, Portkey, OpenAI usage, or mapped CSV/JSONL).
+    /// LLM gateway logs (`LiteLLM`, Portkey, `OpenAI` usage, or mapped CSV/JSONL).
     #[arg(long, global = true, value_delimiter = ',', value_name = "PATH")]
     pub gateway: Vec<String>,
     /// Business metrics (CSV: date, owner keys, metric, value).
@@ -197,7 +197,7 @@ pub enum BudgetsCommand {
         #[arg(long)]
         daily: bool,
     },
-    /// Budget definitions for AWS, Terraform, LiteLLM or Portkey.
+    /// Budget definitions for AWS, Terraform, `LiteLLM` or Portkey.
     Export {
         #[arg(long, value_name = "TARGET")]
         target: String,

@@ -80,11 +80,11 @@ pub struct Sources {
     pub ce: Vec<String>,
 }
 
-/// The price book: LiteLLM's price file plus overrides.
+/// The price book: `LiteLLM`'s price file plus overrides.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PriceBookConfig {
-    /// Path to LiteLLM's `model_prices_and_context_window.json`.
+    /// Path to `LiteLLM`'s `model_prices_and_context_window.json`.
     pub litellm: Option<String>,
     /// Alias or deployment name to the model it routes to.
     pub aliases: BTreeMap<String, String>,
@@ -301,7 +301,7 @@ impl Default for AnomalyConfig {
     }
 }
 
-/// How to read gateway logs that are neither LiteLLM nor Portkey.
+/// How to read gateway logs that are neither `LiteLLM` nor Portkey.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct GatewayConfig {
@@ -353,13 +353,13 @@ impl Config {
                     format!("`prices.override` for model `{}`: field `{field}`", price.model)
                 })?;
             }
-            if let (Some(from), Some(to)) = (price.valid_from, price.valid_to) {
-                if to <= from {
-                    bail!(
-                        "`prices.override` for model `{}`: `valid_to` is not after `valid_from`",
-                        price.model
-                    );
-                }
+            if let (Some(from), Some(to)) = (price.valid_from, price.valid_to)
+                && to <= from
+            {
+                bail!(
+                    "`prices.override` for model `{}`: `valid_to` is not after `valid_from`",
+                    price.model
+                );
             }
         }
         for budget in &self.budgets {

@@ -244,7 +244,7 @@ fn group_thousands(value: u128) -> String {
     let digits = value.to_string();
     let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
     for (index, digit) in digits.chars().enumerate() {
-        if index > 0 && (digits.len() - index) % 3 == 0 {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
             grouped.push(',');
         }
         grouped.push(digit);
@@ -288,7 +288,7 @@ fn parse_decimal(text: &str) -> Option<Money> {
     let digits = digits.trim_start_matches('0');
     // The value is digits * 10^(exponent - fraction_len); shift it to scale 18.
     let fraction_len = i32::try_from(fraction.len()).ok()?;
-    let shift = exponent.checked_sub(fraction_len)?.checked_add(SCALE as i32)?;
+    let shift = exponent.checked_sub(fraction_len)?.checked_add(i32::try_from(SCALE).ok()?)?;
     let raw = scale_digits(digits, shift)?;
     Some(Money(if negative { -raw } else { raw }))
 }

@@ -1,6 +1,8 @@
 //! Issue 3 on the bundled demo month: chargeback ties to the invoice, reconcile and showback
 //! run, and the journal carries the cost centers.
 
+#![allow(clippy::unwrap_used, clippy::print_stderr, clippy::print_stdout)]
+
 use std::path::Path;
 
 use aispend::money::Money;

@@ -1,6 +1,8 @@
 //! Issue 2: reading the bill in every format, the taxonomy and showback, run through the
 //! binary. Every expected value is worked out by hand in the comment beside it.
 
+#![allow(clippy::unwrap_used, clippy::print_stderr, clippy::print_stdout)]
+
 use std::path::{Path, PathBuf};
 
 use aispend::money::Money;
@@ -61,7 +63,7 @@ fn cur1_csv(lines: &[Line<'_>], extra_header: &[&str], extra: &[Vec<&str>]) -> S
             ri_eff,
             ri_arn,
         ];
-        text.push_str(&fields.map(|f| f.to_string()).join(","));
+        text.push_str(&fields.map(std::string::ToString::to_string).join(","));
         for value in extra.get(index).into_iter().flatten() {
             text.push(',');
             text.push_str(value);
@@ -449,16 +451,15 @@ fn gzip_of_several_members_is_read_to_its_end() {
 
 /// The Python interpreter with pyarrow (`.ci/run` sets it), or `None` with a note.
 fn python() -> Option<String> {
-    match std::env::var("AISPEND_PYTHON") {
-        Ok(python) => Some(python),
-        Err(_) => {
-            assert!(
-                std::env::var("AISPEND_REQUIRE_EMULATOR").is_err(),
-                "AISPEND_PYTHON is unset but .ci/run requires the Python tools"
-            );
-            eprintln!("did not run: set AISPEND_PYTHON to a Python with pyarrow (.ci/run does)");
-            None
-        }
+    if let Ok(python) = std::env::var("AISPEND_PYTHON") {
+        Some(python)
+    } else {
+        assert!(
+            std::env::var("AISPEND_REQUIRE_EMULATOR").is_err(),
+            "AISPEND_PYTHON is unset but .ci/run requires the Python tools"
+        );
+        eprintln!("did not run: set AISPEND_PYTHON to a Python with pyarrow (.ci/run does)");
+        None
     }
 }
 

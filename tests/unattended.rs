@@ -7,6 +7,8 @@
 //! Cost Explorer test, which resets moto's queue of preloaded answers, holds the emulator
 //! alone (see [`emulator_lock`]).
 
+#![allow(clippy::unwrap_used, clippy::print_stderr, clippy::print_stdout)]
+
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{Read as _, Write as _};

@@ -98,12 +98,11 @@ pub fn allocate(
         if let Some((model, token_type)) = unit.model_and_type() {
             *notes.unmatched_models.entry((model, token_type)).or_default() += unit.amount;
         }
-        match rules.iter().find(|rule| inputs::rule_matches(rule, unit)) {
-            Some(rule) => pending.push((index, rule)),
-            None => {
-                notes.unallocated += unit.amount;
-                result.push(unallocated(index, unit.amount, owner_width));
-            }
+        if let Some(rule) = rules.iter().find(|rule| inputs::rule_matches(rule, unit)) {
+            pending.push((index, rule))
+        } else {
+            notes.unallocated += unit.amount;
+            result.push(unallocated(index, unit.amount, owner_width));
         }
     }
     let direct = direct_cost(&result, units);

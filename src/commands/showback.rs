@@ -68,7 +68,7 @@ pub fn allocated(
     let names = inputs.plan.names();
     let positions: Vec<usize> =
         keys.iter().filter_map(|k| names.iter().position(|n| n == k)).collect();
-    let mut sums = Default::default();
+    let mut sums = std::collections::BTreeMap::new();
     for basis in [Basis::Billed, Basis::Effective] {
         let attributed = attribution::attribute(settings, inputs, basis)?;
         if basis == Basis::Billed {
@@ -87,7 +87,7 @@ pub fn allocated(
             &attribution::requests_in_period(&found.frame, &settings.period)?,
             keys,
         )?,
-        None => Default::default(),
+        None => std::collections::BTreeMap::new(),
     };
     owners::frame(&sums, &activity, keys)
 }

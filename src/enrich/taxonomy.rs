@@ -147,10 +147,11 @@ impl TagPlan {
             for source in sources {
                 for wants_category in [false, true] {
                     for (key, raw, is_category) in tags {
-                        if key == source && *is_category == wants_category {
-                            if let Some(value) = canonical_value(raw, self.normalize) {
-                                found.push(value);
-                            }
+                        if key == source
+                            && *is_category == wants_category
+                            && let Some(value) = canonical_value(raw, self.normalize)
+                        {
+                            found.push(value);
                         }
                     }
                 }

@@ -132,7 +132,7 @@ pub fn is_parquet(path: &Path) -> Result<bool> {
 /// Tells the bill format of one file from its content.
 pub fn detect_cost_format(path: &Path) -> Result<CostFormat> {
     let name = path.display().to_string();
-    if std::fs::metadata(path).map(|m| m.len() == 0).unwrap_or(false) {
+    if std::fs::metadata(path).is_ok_and(|m| m.len() == 0) {
         return Err(hinted(
             format!("`{name}` is empty"),
             "the export may still be in progress; download it again",
@@ -234,14 +234,11 @@ pub fn read_costs(sources: &[String], plan: &TagPlan) -> Result<LazyFrame> {
             csv_format => {
                 let mut builder = CostBuilder::new(plan.names(), &name);
                 let input = open(file)?;
-                match csv_format {
-                    CostFormat::FocusCsv => {
-                        focus_csv::read(input, &name, plan, &mut builder, &mut seen)?;
-                    }
-                    _ => {
-                        let stats = cur_csv::read(input, &name, plan, &mut builder, &mut seen)?;
-                        split_children += stats.split_children;
-                    }
+                if csv_format == CostFormat::FocusCsv {
+                    focus_csv::read(input, &name, plan, &mut builder, &mut seen)?;
+                } else {
+                    let stats = cur_csv::read(input, &name, plan, &mut builder, &mut seen)?;
+                    split_children += stats.split_children;
                 }
                 builder.finish()?.lazy()
             }

@@ -6,6 +6,15 @@
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone as _, Utc};
 
+/// Zone-less spellings, read as UTC.
+const NAIVE: [&str; 5] = [
+    "%Y-%m-%dT%H:%M:%S%.f",
+    "%Y-%m-%d %H:%M:%S%.f",
+    "%Y-%m-%dT%H:%M",
+    "%Y-%m-%d %H:%M",
+    "%Y%m%dT%H%M%S%.fZ",
+];
+
 /// Parses a time stamp into UTC, or `None` when it is none of the accepted forms.
 pub fn parse_instant(text: &str) -> Option<DateTime<Utc>> {
     let text = text.trim();
@@ -18,13 +27,6 @@ pub fn parse_instant(text: &str) -> Option<DateTime<Utc>> {
     if let Ok(instant) = DateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f%:z") {
         return Some(instant.with_timezone(&Utc));
     }
-    const NAIVE: [&str; 5] = [
-        "%Y-%m-%dT%H:%M:%S%.f",
-        "%Y-%m-%d %H:%M:%S%.f",
-        "%Y-%m-%dT%H:%M",
-        "%Y-%m-%d %H:%M",
-        "%Y%m%dT%H%M%S%.fZ",
-    ];
     for format in NAIVE {
         if let Ok(naive) =
             NaiveDateTime::parse_from_str(text.trim_end_matches('Z'), format.trim_end_matches('Z'))

@@ -177,7 +177,7 @@ fn render_csv(frame: &DataFrame) -> Result<Vec<u8>> {
             frame.columns().iter().map(|c| cell_text(c, row)).collect::<Result<_>>()?;
         writer.write_record(&cells)?;
     }
-    Ok(writer.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)
+    writer.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 /// A JSON array of objects; money as strings.

@@ -100,7 +100,7 @@ fn with_share(mut frame: DataFrame) -> Result<DataFrame> {
     let mut order: Vec<String> = frame
         .get_column_names()
         .iter()
-        .map(|n| n.to_string())
+        .map(std::string::ToString::to_string)
         .filter(|n| ![columns::SHARE, columns::LINE_ITEMS, columns::CURRENCY].contains(&n.as_str()))
         .collect();
     order.extend([columns::SHARE.into(), columns::LINE_ITEMS.into(), columns::CURRENCY.into()]);
