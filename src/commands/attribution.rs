@@ -67,7 +67,7 @@ pub fn attribute(settings: &Settings, inputs: &Inputs, basis: Basis) -> Result<A
     let provisional = provisional_periods(frame.clone())?;
     let units = allocate::inputs::units_from_costs(frame, &keys, basis_column(basis), settings.tz)?;
     if units.is_empty() {
-        warn_empty_period(settings, costs_frame_periods(inputs)?);
+        warn_empty_period(settings, crate::report::showback::periods(inputs.costs.clone())?);
     }
     let requests = match &inputs.requests {
         Some(found) => Some(requests_in_period(&found.frame, &settings.period)?),
@@ -85,19 +85,6 @@ pub fn attribute(settings: &Settings, inputs: &Inputs, basis: Basis) -> Result<A
     };
     let (allocations, notes) = allocate::allocate(&units, &usage, &config.rules, keys.len());
     Ok(Attributed { keys, units, usage, allocations, notes, provisional, requests })
-}
-
-/// The billing periods the bill covers, for the empty-period warning.
-fn costs_frame_periods(inputs: &Inputs) -> Result<Vec<String>> {
-    let Some(frame) = inputs.costs.clone() else { return Ok(Vec::new()) };
-    let found = frame
-        .select([col(costs::BILLING_PERIOD)])
-        .unique(None, UniqueKeepStrategy::First)
-        .collect()?;
-    let mut periods: Vec<String> =
-        found.column(costs::BILLING_PERIOD)?.str()?.iter().flatten().map(str::to_string).collect();
-    periods.sort();
-    Ok(periods)
 }
 
 /// Says that the period has no line item, and which periods the bill covers.
