@@ -40,7 +40,8 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "PATH")]
     pub out: Option<String>,
     /// The billing month, `YYYY-MM`.
-    #[arg(long, global = true, value_name = "YYYY-MM", conflicts_with_all = ["from", "to"])]
+    /// (`--month` wins over `--from/--to`, which `whatif route` uses for its models.)
+    #[arg(long, global = true, value_name = "YYYY-MM")]
     pub month: Option<String>,
     /// First day of the period, inclusive (`YYYY-MM-DD`).
     #[arg(long, global = true, value_name = "DATE")]
