@@ -68,6 +68,8 @@ pub struct AllocationNotes {
     pub unmatched_models: BTreeMap<(String, String), Money>,
     /// Amount that went to `__unallocated__` because nothing applied.
     pub unallocated: Money,
+    /// True when the gateway showed any token usage to split LLM lines by.
+    pub gateway_usage: bool,
 }
 
 /// Allocates every unit. `owner_width` is the number of taxonomy keys.
@@ -78,7 +80,10 @@ pub fn allocate(
     owner_width: usize,
 ) -> (Vec<Allocation>, AllocationNotes) {
     let mut result = Vec::new();
-    let mut notes = AllocationNotes::default();
+    let mut notes = AllocationNotes {
+        gateway_usage: !usage.tokens_by_owner.is_empty(),
+        ..AllocationNotes::default()
+    };
     let mut pending: Vec<(usize, &SharedCostRule)> = Vec::new();
     for (index, unit) in units.iter().enumerate() {
         if unit.owner.is_owned() {

@@ -108,12 +108,26 @@ fn provisional_periods(frame: LazyFrame) -> Result<Vec<String>> {
 
 /// Warnings with their remedies for what allocation could not attribute.
 pub fn warn_notes(notes: &AllocationNotes) {
-    for ((model, token_type), amount) in &notes.unmatched_models {
-        tracing::warn!(
-            "bill lines for model `{model}` ({token_type} tokens, {}) matched no gateway request and fell \
-             to the shared-cost rules; map the gateway's model id to `{model}` in `[models]`",
-            amount.cents_string()
-        );
+    if !notes.unmatched_models.is_empty() {
+        let total: crate::money::Money = notes.unmatched_models.values().copied().sum();
+        let mut models: Vec<&str> =
+            notes.unmatched_models.keys().map(|(m, _)| m.as_str()).collect();
+        models.dedup();
+        let models = models.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ");
+        if notes.gateway_usage {
+            tracing::warn!(
+                "bill lines of {models} ({}) matched no gateway request of their model, token type \
+                 and day and fell to the shared-cost rules; map the gateway's model ids to these \
+                 names in `[models]`",
+                total.cents_string()
+            );
+        } else {
+            tracing::warn!(
+                "no gateway request in the period to split the LLM lines of {models} ({}) by; they \
+                 fell to the shared-cost rules; pass the gateway logs with `--gateway`",
+                total.cents_string()
+            );
+        }
     }
     if !notes.unallocated.is_zero() {
         tracing::warn!(
