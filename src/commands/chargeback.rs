@@ -34,16 +34,31 @@ pub fn run(settings: &Settings, args: &ChargebackArgs) -> Result<()> {
         );
     }
     let dept_column = attributed.keys.first().cloned().unwrap_or_else(|| "dept".into());
-    for statement in &statements {
-        if !config.chargeback.cost_centers.keys().any(|d| d.eq_ignore_ascii_case(&statement.dept)) {
-            tracing::debug!(
-                "no cost center for `{}`; the journal debits `dept:{}`",
-                statement.dept,
-                statement.dept
+    let basis = basis_name(args.basis);
+    let invoice: crate::money::Money = attributed.units.iter().map(|u| u.amount).sum();
+    let other = if basis == "billed" { "effective" } else { "billed" };
+    output::notice(
+        &settings.global,
+        &format!(
+            "chargeback on the {basis} basis: {} in all (`--basis {other}` for the other view; \
+             `billed` ties to the invoice)",
+            invoice.cents_string()
+        ),
+    );
+    if args.journal.is_some() {
+        let missing: Vec<&str> = statements
+            .iter()
+            .map(|s| s.dept.as_str())
+            .filter(|d| !config.chargeback.cost_centers.keys().any(|c| c.eq_ignore_ascii_case(d)))
+            .collect();
+        if !missing.is_empty() {
+            tracing::warn!(
+                "no cost center for {}: the journal debits `dept:<name>`; map them under \
+                 `[chargeback.cost_centers]`",
+                missing.iter().map(|d| format!("`{d}`")).collect::<Vec<_>>().join(", ")
             );
         }
     }
-    let basis = basis_name(args.basis);
     if let Some(path) = &args.journal {
         let journal = chargeback::journal_frame(&statements, config, basis)?;
         let format = output::format_for_path(path);
