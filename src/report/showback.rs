@@ -91,8 +91,7 @@ fn with_share(mut frame: DataFrame) -> Result<DataFrame> {
         .enumerate()
         .map(|(row, value)| {
             let total = totals[&key(row)];
-            (!total.is_zero())
-                .then(|| value.unwrap_or_default().to_f64_lossy() / total.to_f64_lossy())
+            (!total.is_zero()).then(|| crate::money::ratio(value.unwrap_or_default(), total))
         })
         .collect();
     frame.with_column(Column::new(columns::SHARE.into(), share))?;
