@@ -383,8 +383,23 @@ fn resolve_owners(columns: &mut [Column], plan: &TagPlan, prefixed: bool) -> Pol
             *column = column.new_from_index(0, length);
         }
     }
-    let tags = pairs_per_row(&columns[0], length)?;
-    let categories = pairs_per_row(&columns[1], length)?;
+    // Only the keys the plan reads are kept; each raw key is canonicalised once per batch.
+    let wanted: std::collections::HashSet<&str> =
+        plan.columns.iter().flat_map(|(_, sources)| sources.iter().map(String::as_str)).collect();
+    let mut canonical: std::collections::HashMap<(String, bool), Option<String>> =
+        std::collections::HashMap::new();
+    let mut keep = |raw: &str, is_category: bool| -> Option<String> {
+        canonical
+            .entry((raw.to_string(), is_category))
+            .or_insert_with(|| {
+                let key =
+                    if prefixed && !is_category { cur2_tag_key(raw) } else { canonical_key(raw) };
+                wanted.contains(key.as_str()).then_some(key)
+            })
+            .clone()
+    };
+    let tags = pairs_per_row(&columns[0], length, &mut |raw| keep(raw, false))?;
+    let categories = pairs_per_row(&columns[1], length, &mut |raw| keep(raw, true))?;
     let accounts = columns[2].cast(&DataType::String)?;
     let resources = columns[3].cast(&DataType::String)?;
     let (accounts, resources) = (accounts.str()?, resources.str()?);
@@ -395,11 +410,10 @@ fn resolve_owners(columns: &mut [Column], plan: &TagPlan, prefixed: bool) -> Pol
     for row in 0..length {
         line.clear();
         for (key, value) in &tags[row] {
-            let key = if prefixed { cur2_tag_key(key) } else { canonical_key(key) };
-            line.push((key, value.clone(), false));
+            line.push((key.clone(), value.clone(), false));
         }
         for (key, value) in &categories[row] {
-            line.push((canonical_key(key), value.clone(), true));
+            line.push((key.clone(), value.clone(), true));
         }
         let resolved =
             plan.resolve(&line, accounts.get(row).unwrap_or(""), resources.get(row).unwrap_or(""));
@@ -419,15 +433,22 @@ fn resolve_owners(columns: &mut [Column], plan: &TagPlan, prefixed: bool) -> Pol
 
 /// The (key, value) pairs of every row of a tag column: a map (`List<Struct>`), JSON text,
 /// or null.
-fn pairs_per_row(column: &Column, length: usize) -> PolarsResult<Vec<Vec<(String, String)>>> {
+/// `keep` turns a raw key into the canonical key to keep, or `None` to leave the pair out.
+fn pairs_per_row(
+    column: &Column,
+    length: usize,
+    keep: &mut dyn FnMut(&str) -> Option<String>,
+) -> PolarsResult<Vec<Vec<(String, String)>>> {
     match column.dtype() {
-        DataType::List(_) => map_pairs(column, length),
+        DataType::List(_) => map_pairs(column, length, keep),
         DataType::String => {
             let text = column.str()?;
             text.iter()
                 .map(|value| {
-                    parse_json_tags(value.unwrap_or(""))
-                        .map_err(|expected| polars_err!(ComputeError: "tags: expected {expected}, found `{}`", value.unwrap_or("")))
+                    let pairs = parse_json_tags(value.unwrap_or("")).map_err(|expected| {
+                        polars_err!(ComputeError: "tags: expected {expected}, found `{}`", value.unwrap_or(""))
+                    })?;
+                    Ok(pairs.into_iter().filter_map(|(key, value)| keep(&key).map(|key| (key, value))).collect())
                 })
                 .collect()
         }
@@ -436,7 +457,11 @@ fn pairs_per_row(column: &Column, length: usize) -> PolarsResult<Vec<Vec<(String
 }
 
 /// Pairs of a Parquet MAP column read as `List<Struct{key, value}>`.
-fn map_pairs(column: &Column, length: usize) -> PolarsResult<Vec<Vec<(String, String)>>> {
+fn map_pairs(
+    column: &Column,
+    length: usize,
+    keep: &mut dyn FnMut(&str) -> Option<String>,
+) -> PolarsResult<Vec<Vec<(String, String)>>> {
     let list = column.list()?.rechunk();
     let offsets = list.offsets()?;
     let inner = list.get_inner();
@@ -451,7 +476,9 @@ fn map_pairs(column: &Column, length: usize) -> PolarsResult<Vec<Vec<(String, St
         let mut pairs = Vec::with_capacity(end - start);
         for entry in start..end {
             if let (Some(key), Some(value)) = (keys.get(entry), values.get(entry)) {
-                pairs.push((key.to_string(), value.to_string()));
+                if let Some(key) = keep(key) {
+                    pairs.push((key, value.to_string()));
+                }
             }
         }
         rows.push(pairs);
@@ -527,8 +554,8 @@ mod tests {
             .collect();
         let tags = Series::new("resource_tags".into(), rows).into_column();
         let sliced = tags.slice(1, 2);
-        let pairs = map_pairs(&sliced, 2).unwrap();
-        assert_eq!(pairs[0], [("user_dept".to_string(), "b".to_string())]);
-        assert_eq!(pairs[1], [("user_dept".to_string(), "c".to_string())]);
+        let pairs = map_pairs(&sliced, 2, &mut |key| Some(cur2_tag_key(key))).unwrap();
+        assert_eq!(pairs[0], [("dept".to_string(), "b".to_string())]);
+        assert_eq!(pairs[1], [("dept".to_string(), "c".to_string())]);
     }
 }

@@ -51,26 +51,64 @@ pub fn filter_period(frame: LazyFrame, period: &Period) -> LazyFrame {
 }
 
 /// Cost per owner. `keys` are canonical owner columns present in `frame`.
+///
+/// One streaming pass groups the lines by period, owner (untagged kept apart) and currency;
+/// the coverage comes from those groups, then untagged becomes `__unallocated__`.
 pub fn showback(frame: LazyFrame, keys: &[String]) -> Result<(DataFrame, Coverage)> {
     let mut group: Vec<Expr> = vec![col(costs::BILLING_PERIOD)];
-    group.extend(keys.iter().map(|k| col(k.as_str()).fill_null(lit(UNALLOCATED))));
+    group.extend(keys.iter().map(|k| col(k.as_str())));
     group.push(col(costs::BILLING_CURRENCY));
     let grouped = frame
-        .clone()
         .group_by(group)
         .agg([
             col(costs::BILLED_COST).sum(),
             col(costs::EFFECTIVE_COST).sum(),
             len().cast(DataType::UInt64).alias(columns::LINE_ITEMS),
+            col(costs::TAG_CONFLICTS)
+                .gt(lit(0u32))
+                .cast(DataType::UInt64)
+                .sum()
+                .alias("__conflicts"),
         ])
-        .collect()?;
+        .collect_with_engine(Engine::Streaming)?
+        .unwrap_single();
+    let coverage = coverage_of_groups(&grouped, keys)?;
+    let mut owned = grouped.drop("__conflicts")?.lazy();
+    for key in keys {
+        owned = owned.with_column(col(key.as_str()).fill_null(lit(UNALLOCATED)));
+    }
     let mut sort_by: Vec<String> = vec![costs::BILLING_PERIOD.into()];
     sort_by.extend(keys.iter().cloned());
     sort_by.push(costs::BILLING_CURRENCY.into());
-    let grouped = grouped.sort(sort_by, SortMultipleOptions::default())?;
+    let grouped = owned.collect()?.sort(sort_by, SortMultipleOptions::default())?;
     let report = with_share(grouped)?;
-    let coverage = coverage(frame, keys)?;
     Ok((report, coverage))
+}
+
+/// Tagged and total billed cost per key and currency, from the groups of [`showback`].
+fn coverage_of_groups(grouped: &DataFrame, keys: &[String]) -> Result<Coverage> {
+    let mut result = Coverage::default();
+    let billed = money_values(grouped.column(costs::BILLED_COST)?)?;
+    let lines = grouped.column(columns::LINE_ITEMS)?.u64()?.clone();
+    let conflicts = grouped.column("__conflicts")?.u64()?.clone();
+    let currencies = grouped.column(costs::BILLING_CURRENCY)?.str()?.clone();
+    let owners: Vec<Column> =
+        keys.iter().map(|k| grouped.column(k).cloned()).collect::<PolarsResult<_>>()?;
+    for row in 0..grouped.height() {
+        let currency = currencies.get(row).unwrap_or("").to_string();
+        let amount = billed[row].unwrap_or_default();
+        result.conflicts += conflicts.get(row).unwrap_or(0);
+        for (key, owner) in keys.iter().zip(&owners) {
+            let entry = result.by_key.entry((key.clone(), currency.clone())).or_default();
+            entry.1 += amount;
+            if owner.get(row)?.is_null() {
+                entry.2 += lines.get(row).unwrap_or(0);
+            } else {
+                entry.0 += amount;
+            }
+        }
+    }
+    Ok(result)
 }
 
 /// Adds `share` (of the effective cost of the same period and currency) and renames the
@@ -104,45 +142,6 @@ fn with_share(mut frame: DataFrame) -> Result<DataFrame> {
         .collect();
     order.extend([columns::SHARE.into(), columns::LINE_ITEMS.into(), columns::CURRENCY.into()]);
     Ok(frame.select(order)?)
-}
-
-/// Tagged and total billed cost per key and currency, and the conflict count.
-pub fn coverage(frame: LazyFrame, keys: &[String]) -> Result<Coverage> {
-    let mut result = Coverage::default();
-    let mut aggregates = vec![
-        col(costs::BILLED_COST).sum().alias("__total"),
-        col(costs::TAG_CONFLICTS).gt(lit(0u32)).cast(DataType::UInt64).sum().alias("__conflicts"),
-    ];
-    for (index, key) in keys.iter().enumerate() {
-        let tagged = col(key.as_str()).is_not_null();
-        aggregates.push(
-            when(tagged.clone())
-                .then(col(costs::BILLED_COST))
-                .otherwise(lit(0).cast(crate::model::money_dtype()))
-                .sum()
-                .alias(format!("__tagged{index}")),
-        );
-        aggregates
-            .push(tagged.not().cast(DataType::UInt64).sum().alias(format!("__untagged{index}")));
-    }
-    let summary = frame.group_by([col(costs::BILLING_CURRENCY)]).agg(aggregates).collect()?;
-    let currencies = summary.column(costs::BILLING_CURRENCY)?.str()?.clone();
-    let totals = money_values(summary.column("__total")?)?;
-    for row in 0..summary.height() {
-        let currency = currencies.get(row).unwrap_or("").to_string();
-        result.conflicts += summary.column("__conflicts")?.u64()?.get(row).unwrap_or(0);
-        for (index, key) in keys.iter().enumerate() {
-            let tagged = money_values(summary.column(&format!("__tagged{index}"))?)?[row]
-                .unwrap_or_default();
-            let untagged =
-                summary.column(&format!("__untagged{index}"))?.u64()?.get(row).unwrap_or(0);
-            result.by_key.insert(
-                (key.clone(), currency.clone()),
-                (tagged, totals[row].unwrap_or_default(), untagged),
-            );
-        }
-    }
-    Ok(result)
 }
 
 /// The billing periods of a `costs` frame, sorted.
