@@ -21,6 +21,10 @@ use crate::settings::Settings;
 pub fn run(settings: &Settings, args: &ShowbackArgs) -> Result<()> {
     let keys: Vec<String> =
         args.by.iter().filter(|k| !k.trim().is_empty()).map(|k| canonical_key(k)).collect();
+    let allocating = !settings.gateway_sources().is_empty() || !settings.config.rules.is_empty();
+    if !allocating {
+        return by_tags(settings, &keys);
+    }
     let inputs = Inputs::load(settings, &keys)?;
     let Some(frame) = inputs.costs.clone() else {
         return Err(crate::error::hinted(
@@ -42,6 +46,33 @@ pub fn run(settings: &Settings, args: &ShowbackArgs) -> Result<()> {
     } else {
         tagged
     };
+    output::emit(&report, &settings.global, &spec(&coverage))
+}
+
+/// Showback by the bill's own tags (no gateway logs, no rules): one streaming pass that
+/// resolves only the asked keys.
+fn by_tags(settings: &Settings, keys: &[String]) -> Result<()> {
+    let plan = crate::enrich::taxonomy::TagPlan::only(&settings.config, keys);
+    let sources = settings.cost_sources();
+    if sources.is_empty() {
+        return Err(crate::error::hinted(
+            "no bill to show back",
+            "pass `--cur`, `--focus` or `--ce`",
+        ));
+    }
+    let frame = crate::ingest::read_costs(&sources, &plan)?;
+    let period_frame = showback::filter_period(frame.clone(), &settings.period);
+    let (report, coverage) = showback::showback(period_frame, keys)?;
+    report_coverage(settings, &coverage);
+    if report.height() == 0 {
+        crate::commands::attribution::warn_empty_period(settings, showback::periods(Some(frame))?);
+    }
+    warn_unknown_keys(settings, keys, &coverage);
+    output::emit(&report, &settings.global, &spec(&coverage))
+}
+
+/// The table layout: totals unless several currencies are shown.
+fn spec(coverage: &Coverage) -> TableSpec {
     let mut totals = vec![
         costs::BILLED_COST.to_string(),
         costs::EFFECTIVE_COST.into(),
@@ -49,14 +80,10 @@ pub fn run(settings: &Settings, args: &ShowbackArgs) -> Result<()> {
         "line_items".into(),
     ];
     totals.extend(["requests".into(), "input_tokens".into(), "output_tokens".into()]);
-    let single_currency =
-        coverage.by_key.keys().map(|(_, c)| c).collect::<std::collections::BTreeSet<_>>().len()
-            <= 1;
-    let spec = TableSpec {
-        totals: if single_currency { totals } else { Vec::new() },
-        percents: vec!["share".into()],
-    };
-    output::emit(&report, &settings.global, &spec)
+    let currencies: std::collections::BTreeSet<&String> =
+        coverage.by_key.keys().map(|(_, c)| c).collect();
+    let totals = if currencies.len() <= 1 { totals } else { Vec::new() };
+    TableSpec { totals, percents: vec!["share".into()] }
 }
 
 /// Showback from the allocations of both bases (also used by `monthly`).

@@ -91,6 +91,14 @@ pub struct Resolved {
 }
 
 impl TagPlan {
+    /// A plan for just these keys (taxonomy keys keep their aliases), for reports that group
+    /// by a few keys and need no other owner column.
+    pub fn only(config: &Config, keys: &[String]) -> TagPlan {
+        let mut plan = TagPlan::new(config, keys);
+        plan.columns.retain(|(name, _)| keys.contains(name));
+        plan
+    }
+
     /// The plan for the taxonomy keys plus any extra canonical tag keys asked for (`--by`).
     pub fn new(config: &Config, extra_keys: &[String]) -> TagPlan {
         let mut columns: Vec<(String, Vec<String>)> = config
