@@ -37,17 +37,18 @@ pub fn files_of_folder(folder: &Path) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// Every file under `folder`, recursively.
-fn walk(folder: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+/// Every file under `folder`, recursively, leaving out hidden files and folders (lock files,
+/// editor leftovers).
+pub fn walk(folder: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
     let entries =
         std::fs::read_dir(folder).with_context(|| format!("cannot list `{}`", folder.display()))?;
     for entry in entries {
         let path = entry?.path();
-        if path.is_dir() {
-            walk(&path, out)?;
-        } else {
-            out.push(path);
+        let hidden = path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.'));
+        if hidden {
+            continue;
         }
+        if path.is_dir() { walk(&path, out)? } else { out.push(path) }
     }
     Ok(())
 }

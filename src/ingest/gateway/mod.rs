@@ -115,9 +115,9 @@ fn expand_logs(sources: &[String]) -> Result<Vec<PathBuf>> {
     for source in sources {
         let path = Path::new(source);
         if path.is_dir() {
-            walk(path, &mut files)?;
+            crate::ingest::manifest::walk(path, &mut files)?;
         } else if source.starts_with("s3://") {
-            walk(&crate::aws::s3::download_folder(source)?, &mut files)?;
+            crate::ingest::manifest::walk(&crate::aws::s3::download_folder(source)?, &mut files)?;
         } else {
             files.extend(crate::ingest::expand(std::slice::from_ref(source))?);
         }
@@ -125,20 +125,6 @@ fn expand_logs(sources: &[String]) -> Result<Vec<PathBuf>> {
     files.sort();
     files.dedup();
     Ok(files)
-}
-
-fn walk(folder: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
-    let entries =
-        std::fs::read_dir(folder).with_context(|| format!("cannot list `{}`", folder.display()))?;
-    for entry in entries {
-        let path = entry?.path();
-        let hidden = path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.'));
-        if hidden {
-            continue;
-        }
-        if path.is_dir() { walk(&path, out)? } else { out.push(path) }
-    }
-    Ok(())
 }
 
 /// The formats of a file of records.
