@@ -104,7 +104,7 @@ pub fn allocate(
             *notes.unmatched_models.entry((model, token_type)).or_default() += unit.amount;
         }
         if let Some(rule) = rules.iter().find(|rule| inputs::rule_matches(rule, unit)) {
-            pending.push((index, rule))
+            pending.push((index, rule));
         } else {
             notes.unallocated += unit.amount;
             result.push(unallocated(index, unit.amount, owner_width));

@@ -477,10 +477,10 @@ fn map_pairs(
         let (start, end) = offsets.start_end(row);
         let mut pairs = Vec::with_capacity(end - start);
         for entry in start..end {
-            if let (Some(key), Some(value)) = (keys.get(entry), values.get(entry)) {
-                if let Some(key) = keep(key) {
-                    pairs.push((key, value.to_string()));
-                }
+            if let (Some(key), Some(value)) = (keys.get(entry), values.get(entry))
+                && let Some(key) = keep(key)
+            {
+                pairs.push((key, value.to_string()));
             }
         }
         rows.push(pairs);
