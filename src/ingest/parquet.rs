@@ -12,7 +12,7 @@ use polars::prelude::*;
 
 use super::cur_csv::{SPLIT_CHILD_OPERATIONS, USAGE_QUANTITY_TYPES, names as cur};
 use super::focus_csv::names as focus;
-use crate::enrich::taxonomy::{TagPlan, canonical_key, cur2_tag_key, parse_json_tags};
+use crate::enrich::taxonomy::{Resolved, TagPlan, canonical_key, cur2_tag_key, parse_json_tags};
 use crate::model::{self, costs};
 use crate::money::Money;
 
@@ -81,18 +81,22 @@ impl Columns {
         self.schema.iter_names().find(|n| n.eq_ignore_ascii_case(name)).map(ToString::to_string)
     }
 
-    /// A string column, or null when the file lacks it.
+    /// A string column, trimmed, with empty and `NULL` read as null; null when the file
+    /// lacks it.
     fn text(&self, name: &str) -> Expr {
         match self.find(name) {
-            Some(real) => {
-                let trimmed =
-                    col(real.as_str()).cast(DataType::String).str().strip_chars(lit(NULL));
-                when(trimmed.clone().eq(lit("")).or(trimmed.clone().eq(lit("NULL"))))
-                    .then(lit(NULL).cast(DataType::String))
-                    .otherwise(trimmed)
-            }
+            Some(real) => col(real.as_str()).cast(DataType::String).map(
+                |column| clean_text(&column),
+                |_, field| Ok(Field::new(field.name().clone(), DataType::String)),
+            ),
             None => lit(NULL).cast(DataType::String),
         }
+    }
+
+    /// A column as it is in the file (null when absent), for the per-row readers that trim
+    /// and convert it themselves.
+    fn raw(&self, name: &str) -> Expr {
+        self.find(name).map_or(lit(NULL), |real| col(real.as_str()))
     }
 
     /// A money column as `Decimal(38, 18)`, null when absent or null.
@@ -145,36 +149,166 @@ fn zero() -> Expr {
     lit(0).cast(model::money_dtype())
 }
 
-/// The effective cost CASE of FORMATS.md §1.6 as an expression.
+/// The effective cost of FORMATS.md §1.6, one row at a time: only the amounts the line
+/// item type needs are converted, so a usage line costs one conversion, not seven.
 fn effective_cost_expr(c: &Columns) -> Expr {
-    let kind = c.text(cur::LINE_ITEM_TYPE.1).fill_null(lit(""));
-    let is = |value: &str| kind.clone().eq(lit(value));
-    let sp_refund = is("Refund")
-        .and(c.text(cur::PRODUCT_CODE.1).fill_null(lit("")).eq(lit("ComputeSavingsPlans")))
-        .and(
-            c.text(cur::DESCRIPTION.1)
-                .fill_null(lit(""))
-                .str()
-                .starts_with(lit("Refund for one-time fee for Savings Plan ID")),
-        );
-    when(is("SavingsPlanCoveredUsage"))
-        .then(c.money_or_zero(cur::SP_EFFECTIVE.1))
-        .when(is("SavingsPlanRecurringFee"))
-        .then(c.money_or_zero(cur::SP_COMMITMENT.1) - c.money_or_zero(cur::SP_USED.1))
-        .when(is("SavingsPlanNegation").or(is("SavingsPlanUpfrontFee")))
-        .then(zero())
-        .when(is("DiscountedUsage"))
-        .then(c.money_or_zero(cur::RI_EFFECTIVE.1))
-        .when(is("RIFee"))
-        .then(
-            c.money_or_zero(cur::RI_UNUSED_UPFRONT.1) + c.money_or_zero(cur::RI_UNUSED_RECURRING.1),
-        )
-        .when(is("Fee").and(c.text(cur::RI_ARN.1).is_not_null()))
-        .then(zero())
-        .when(sp_refund)
-        .then(zero())
-        .otherwise(c.money_or_zero(cur::UNBLENDED.1))
-        .cast(model::money_dtype())
+    let texts = [cur::LINE_ITEM_TYPE.1, cur::PRODUCT_CODE.1, cur::DESCRIPTION.1, cur::RI_ARN.1];
+    let amounts = [
+        cur::UNBLENDED.1,
+        cur::SP_EFFECTIVE.1,
+        cur::SP_COMMITMENT.1,
+        cur::SP_USED.1,
+        cur::RI_EFFECTIVE.1,
+        cur::RI_UNUSED_UPFRONT.1,
+        cur::RI_UNUSED_RECURRING.1,
+    ];
+    let mut inputs: Vec<Expr> =
+        texts.iter().chain(amounts.iter()).map(|name| c.raw(name)).collect();
+    let names: Vec<String> =
+        amounts.iter().map(|name| c.find(name).unwrap_or_else(|| (*name).to_string())).collect();
+    let path = c.path.clone();
+    let first = inputs.remove(0);
+    first.map_many(
+        move |columns| effective_cost_of_batch(columns, &path, &names),
+        &inputs,
+        |_, fields| Ok(Field::new(fields[0].name().clone(), model::money_dtype())),
+    )
+}
+
+/// Brings literal (one-row) inputs of a batch UDF to the batch length.
+fn broadcast(columns: &mut [Column]) -> usize {
+    let length = columns.iter().map(Column::len).max().unwrap_or(0);
+    for column in columns.iter_mut() {
+        if column.len() != length {
+            *column = column.new_from_index(0, length);
+        }
+    }
+    length
+}
+
+/// The effective cost of every row of a batch: inputs are the line item type, product code,
+/// description and reservation ARN, then the seven amounts of [`effective_cost_expr`].
+fn effective_cost_of_batch(
+    columns: &mut [Column],
+    path: &str,
+    names: &[String],
+) -> PolarsResult<Column> {
+    let length = broadcast(columns);
+    let texts: Vec<TextCells> =
+        columns[..4].iter().map(TextCells::new).collect::<PolarsResult<_>>()?;
+    let amounts: Vec<MoneyCells> = columns[4..]
+        .iter()
+        .zip(names)
+        .map(|(column, name)| MoneyCells::new(column, path, name))
+        .collect::<PolarsResult<_>>()?;
+    let amount = |index: usize, row: usize| -> PolarsResult<Money> {
+        Ok(amounts[index].get(row)?.unwrap_or_default())
+    };
+    let mut values: Vec<i128> = Vec::with_capacity(length);
+    for row in 0..length {
+        let kind = texts[0].get(row);
+        let value = match kind {
+            "SavingsPlanCoveredUsage" => amount(1, row)?,
+            "SavingsPlanRecurringFee" => amount(2, row)? - amount(3, row)?,
+            "SavingsPlanNegation" | "SavingsPlanUpfrontFee" => Money::ZERO,
+            "DiscountedUsage" => amount(4, row)?,
+            "RIFee" => amount(5, row)? + amount(6, row)?,
+            "Fee" if !texts[3].get(row).is_empty() => Money::ZERO,
+            "Refund"
+                if texts[1].get(row) == "ComputeSavingsPlans"
+                    && texts[2]
+                        .get(row)
+                        .starts_with("Refund for one-time fee for Savings Plan ID") =>
+            {
+                Money::ZERO
+            }
+            _ => amount(0, row)?,
+        };
+        values.push(value.raw());
+    }
+    Ok(Int128Chunked::from_vec(PlSmallStr::from_static(costs::EFFECTIVE_COST), values)
+        .into_decimal_unchecked(crate::money::PRECISION, crate::money::SCALE as usize)
+        .into_series()
+        .into_column())
+}
+
+/// The Arrow arrays behind one chunk of text, doubles and raw decimals.
+type TextArray = <StringType as PolarsDataType>::Array;
+type FloatArray = <Float64Type as PolarsDataType>::Array;
+type RawArray = <Int128Type as PolarsDataType>::Array;
+
+/// A text column of one batch, read row by row: trimmed, with null and `NULL` as "".
+struct TextCells(Option<TextArray>);
+
+impl TextCells {
+    fn new(column: &Column) -> PolarsResult<TextCells> {
+        if column.is_empty() || column.dtype() == &DataType::Null {
+            return Ok(TextCells(None));
+        }
+        let text = column.cast(&DataType::String)?;
+        let text = text.str()?.rechunk();
+        Ok(TextCells(Some(text.downcast_as_array().clone())))
+    }
+
+    fn get(&self, row: usize) -> &str {
+        let Some(value) = self.0.as_ref().and_then(|array| array.get(row)) else { return "" };
+        let value = value.trim();
+        if value == "NULL" { "" } else { value }
+    }
+}
+
+/// A money column of one batch, read row by row as exact [`Money`].
+enum MoneyCells<'a> {
+    Missing,
+    Float(FloatArray, &'a str, &'a str),
+    Text(TextArray, &'a str, &'a str),
+    Exact(RawArray),
+}
+
+impl<'a> MoneyCells<'a> {
+    fn new(column: &Column, path: &'a str, name: &'a str) -> PolarsResult<MoneyCells<'a>> {
+        Ok(match column.dtype() {
+            _ if column.is_empty() => MoneyCells::Missing,
+            DataType::Null => MoneyCells::Missing,
+            DataType::Float64 | DataType::Float32 => {
+                let numbers = column.cast(&DataType::Float64)?;
+                let numbers = numbers.f64()?.rechunk();
+                MoneyCells::Float(numbers.downcast_as_array().clone(), path, name)
+            }
+            DataType::String => {
+                let text = column.str()?.rechunk();
+                MoneyCells::Text(text.downcast_as_array().clone(), path, name)
+            }
+            _ => {
+                let exact = column.cast(&model::money_dtype())?;
+                let raw = exact.decimal()?.physical().rechunk();
+                MoneyCells::Exact(raw.downcast_as_array().clone())
+            }
+        })
+    }
+
+    fn get(&self, row: usize) -> PolarsResult<Option<Money>> {
+        match self {
+            MoneyCells::Missing => Ok(None),
+            MoneyCells::Exact(raw) => Ok(raw.get(row).map(Money::from_raw)),
+            MoneyCells::Float(numbers, path, name) => match numbers.get(row) {
+                None => Ok(None),
+                Some(number) => Money::from_f64(number).map(Some).map_err(|_| {
+                    polars_err!(ComputeError: "cannot read `{path}`: column `{name}`: expected a finite amount, found `{number}`")
+                }),
+            },
+            MoneyCells::Text(text, path, name) => {
+                let Some(value) = text.get(row) else { return Ok(None) };
+                let value = value.trim();
+                if value.is_empty() || value.eq_ignore_ascii_case("null") {
+                    return Ok(None);
+                }
+                Money::parse(value).map(Some).map_err(|_| {
+                    polars_err!(ComputeError: "cannot read `{path}`: column `{name}`: expected a decimal number, found `{value}`")
+                })
+            }
+        }
+    }
 }
 
 /// The canonical charge category of a CUR line item type, as an expression.
@@ -208,16 +342,20 @@ fn cur_charge_category(kind: Expr) -> Expr {
 // the raw map before resolving tags, and convert only the money columns a basis needs.
 fn cur2(frame: LazyFrame, c: &Columns, plan: &TagPlan) -> Result<LazyFrame> {
     let kind = c.text(cur::LINE_ITEM_TYPE.1).fill_null(lit(""));
-    let operation = c.text(cur::OPERATION.1).fill_null(lit(""));
-    let children = lit(Series::new("ops".into(), SPLIT_CHILD_OPERATIONS)).implode(false);
     let usage_kinds = lit(Series::new("kinds".into(), USAGE_QUANTITY_TYPES)).implode(false);
     let start = c.instant(cur::USAGE_START.1);
     let period_start = c.instant(cur::PERIOD_START.1).fill_null(start.clone());
     let invoice = c.text(cur::INVOICE.1);
-    let frame = frame.filter(operation.is_in(children, false).not());
+    let frame = match c.find(cur::OPERATION.1) {
+        Some(operation) => frame.filter(col(operation.as_str()).map(
+            |column| not_split_child(&column),
+            |_, field| Ok(Field::new(field.name().clone(), DataType::Boolean)),
+        )),
+        None => frame,
+    };
     let fixed = vec![
         start.clone().fill_null(period_start.clone()).alias(costs::CHARGE_PERIOD_START),
-        period_start.dt().strftime("%Y-%m").alias(costs::BILLING_PERIOD),
+        month_of(period_start).alias(costs::BILLING_PERIOD),
         lit("AWS").alias(costs::PROVIDER),
         c.text(cur::PAYER.1).alias(costs::BILLING_ACCOUNT_ID),
         c.text(cur::ACCOUNT.1).alias(costs::SUB_ACCOUNT_ID),
@@ -261,7 +399,7 @@ fn focus_frame(frame: LazyFrame, c: &Columns, plan: &TagPlan) -> Result<LazyFram
     let billed = c.money_or_zero(focus::BILLED_COST);
     let fixed = vec![
         charge_start.fill_null(period_start.clone()).alias(costs::CHARGE_PERIOD_START),
-        period_start.dt().strftime("%Y-%m").alias(costs::BILLING_PERIOD),
+        month_of(period_start).alias(costs::BILLING_PERIOD),
         c.text(focus::PROVIDER).fill_null(lit("")).alias(costs::PROVIDER),
         c.text(focus::BILLING_ACCOUNT).alias(costs::BILLING_ACCOUNT_ID),
         c.text(focus::SUB_ACCOUNT).alias(costs::SUB_ACCOUNT_ID),
@@ -377,115 +515,232 @@ fn owners_field(names: &[String]) -> Field {
 
 /// Resolves the owners of every row of a batch: inputs are the tags, the cost categories,
 /// the account and the resource.
+///
+/// Rows are resolved by their signature: the raw values of the keys the plan reads (and the
+/// account and resource when fallbacks are configured). A bill repeats few signatures, so
+/// each is resolved once per batch and rows only look it up, without allocating.
 fn resolve_owners(columns: &mut [Column], plan: &TagPlan, prefixed: bool) -> PolarsResult<Column> {
-    // Absent columns arrive as one-row literals: broadcast them to the batch.
-    let length = columns.iter().map(Column::len).max().unwrap_or(0);
-    for column in columns.iter_mut() {
-        if column.len() != length {
-            *column = column.new_from_index(0, length);
+    let length = broadcast(columns);
+    let mut wanted: Vec<&str> = Vec::new();
+    for (_, sources) in &plan.columns {
+        for source in sources {
+            if !wanted.contains(&source.as_str()) {
+                wanted.push(source);
+            }
         }
     }
-    // Only the keys the plan reads are kept; each raw key is canonicalised once per batch.
-    let wanted: std::collections::HashSet<&str> =
-        plan.columns.iter().flat_map(|(_, sources)| sources.iter().map(String::as_str)).collect();
-    let mut canonical: std::collections::HashMap<(String, bool), Option<String>> =
-        std::collections::HashMap::new();
-    let mut keep = |raw: &str, is_category: bool| -> Option<String> {
-        canonical
-            .entry((raw.to_string(), is_category))
-            .or_insert_with(|| {
-                let key =
-                    if prefixed && !is_category { cur2_tag_key(raw) } else { canonical_key(raw) };
-                wanted.contains(key.as_str()).then_some(key)
-            })
-            .clone()
-    };
-    let tags = pairs_per_row(&columns[0], length, &mut |raw| keep(raw, false))?;
-    let categories = pairs_per_row(&columns[1], length, &mut |raw| keep(raw, true))?;
-    let accounts = columns[2].cast(&DataType::String)?;
-    let resources = columns[3].cast(&DataType::String)?;
-    let (accounts, resources) = (accounts.str()?, resources.str()?);
-    let names = plan.names();
-    let mut values: Vec<Vec<Option<String>>> = vec![Vec::with_capacity(length); names.len()];
-    let mut conflicts: Vec<u32> = Vec::with_capacity(length);
-    let mut line: Vec<(String, String, bool)> = Vec::new();
+    let slot_of = |canonical: &str| wanted.iter().position(|w| *w == canonical);
+    let tags = TagCells::new(&columns[0], &|raw| {
+        slot_of(&if prefixed { cur2_tag_key(raw) } else { canonical_key(raw) })
+    })?;
+    let categories = TagCells::new(&columns[1], &|raw| slot_of(&canonical_key(raw)))?;
+    let fallbacks = plan.has_fallbacks();
+    let accounts = TextCells::new(&columns[2])?;
+    let resources = TextCells::new(&columns[3])?;
+    let mut cache: PlHashMap<Vec<(usize, &str)>, usize> = PlHashMap::default();
+    let mut results: Vec<Resolved> = Vec::new();
+    let mut picks: Vec<usize> = Vec::with_capacity(length);
+    let mut signature: Vec<(usize, &str)> = Vec::new();
+    let (account_code, resource_code) = (usize::MAX, usize::MAX - 1);
     for row in 0..length {
-        line.clear();
-        for (key, value) in &tags[row] {
-            line.push((key.clone(), value.clone(), false));
+        signature.clear();
+        tags.push_pairs(row, 0, &mut signature);
+        categories.push_pairs(row, 1, &mut signature);
+        if fallbacks {
+            signature.push((account_code, accounts.get(row)));
+            signature.push((resource_code, resources.get(row)));
         }
-        for (key, value) in &categories[row] {
-            line.push((key.clone(), value.clone(), true));
-        }
-        let resolved =
-            plan.resolve(&line, accounts.get(row).unwrap_or(""), resources.get(row).unwrap_or(""));
-        for (index, value) in resolved.values.into_iter().enumerate() {
-            values[index].push(value);
-        }
-        conflicts.push(resolved.conflicts);
+        let pick = if let Some(found) = cache.get(signature.as_slice()) {
+            *found
+        } else {
+            let line: Vec<(String, String, bool)> = signature
+                .iter()
+                .filter(|(code, _)| *code < resource_code)
+                .map(|(code, value)| {
+                    (wanted[code / 2].to_string(), (*value).to_string(), code % 2 == 1)
+                })
+                .collect();
+            results.push(plan.resolve(&line, accounts.get(row), resources.get(row)));
+            cache.insert(signature.clone(), results.len() - 1);
+            results.len() - 1
+        };
+        picks.push(pick);
     }
-    let mut fields: Vec<Column> = names
+    let mut fields: Vec<Column> = plan
+        .names()
         .iter()
-        .zip(values)
-        .map(|(name, column)| Column::new(name.as_str().into(), column))
+        .enumerate()
+        .map(|(index, name)| {
+            StringChunked::from_iter_options(
+                name.as_str().into(),
+                picks.iter().map(|pick| results[*pick].values[index].as_deref()),
+            )
+            .into_column()
+        })
         .collect();
+    let conflicts: Vec<u32> = picks.iter().map(|pick| results[*pick].conflicts).collect();
     fields.push(Column::new(costs::TAG_CONFLICTS.into(), conflicts));
     Ok(StructChunked::from_columns("__owners".into(), length, &fields)?.into_column())
 }
 
-/// The (key, value) pairs of every row of a tag column: a map (`List<Struct>`), JSON text,
-/// or null.
-/// `keep` turns a raw key into the canonical key to keep, or `None` to leave the pair out.
-fn pairs_per_row(
-    column: &Column,
-    length: usize,
-    keep: &mut dyn FnMut(&str) -> Option<String>,
-) -> PolarsResult<Vec<Vec<(String, String)>>> {
-    match column.dtype() {
-        DataType::List(_) => map_pairs(column, length, keep),
-        DataType::String => {
-            let text = column.str()?;
-            text.iter()
-                .map(|value| {
-                    let pairs = parse_json_tags(value.unwrap_or("")).map_err(|expected| {
-                        polars_err!(ComputeError: "tags: expected {expected}, found `{}`", value.unwrap_or(""))
-                    })?;
-                    Ok(pairs.into_iter().filter_map(|(key, value)| keep(&key).map(|key| (key, value))).collect())
+/// A tag column of one batch (a Parquet MAP, JSON text, or absent), with each key already
+/// turned into its slot among the keys the plan reads.
+enum TagCells {
+    None,
+    Map {
+        /// The entries of each row; a null map has none.
+        offsets: Vec<(usize, usize)>,
+        slots: Vec<Option<usize>>,
+        values: TextArray,
+    },
+    Json {
+        rows: Vec<usize>,
+        parsed: Vec<Vec<(usize, String)>>,
+    },
+}
+
+impl TagCells {
+    /// Reads the column; `slot` gives the slot of a raw key, or `None` for a key the plan
+    /// does not read.
+    fn new(column: &Column, slot: &dyn Fn(&str) -> Option<usize>) -> PolarsResult<TagCells> {
+        match column.dtype() {
+            DataType::List(_) if !column.is_empty() => {
+                let list = column.list()?.rechunk();
+                let array = list.downcast_as_array();
+                let offsets = array.offsets();
+                let entries = list.get_inner();
+                let fields = entries.struct_()?.fields_as_series();
+                let keys = fields[0].cast(&DataType::String)?;
+                let values = fields[1].cast(&DataType::String)?;
+                let keys = keys.str()?.rechunk();
+                let values = values.str()?.rechunk();
+                let mut known: PlHashMap<&str, Option<usize>> = PlHashMap::default();
+                let slots = keys
+                    .downcast_as_array()
+                    .iter()
+                    .map(|key| {
+                        let key = key?;
+                        *known.entry(key).or_insert_with(|| slot(key))
+                    })
+                    .collect();
+                Ok(TagCells::Map {
+                    offsets: (0..array.len())
+                        .map(|row| {
+                            let valid = array.validity().is_none_or(|valid| valid.get_bit(row));
+                            if valid { offsets.start_end(row) } else { (0, 0) }
+                        })
+                        .collect(),
+                    slots,
+                    values: values.downcast_as_array().clone(),
                 })
-                .collect()
+            }
+            DataType::String if !column.is_empty() => {
+                let text = column.str()?;
+                let mut seen: PlHashMap<&str, usize> = PlHashMap::default();
+                let mut parsed = Vec::new();
+                let mut rows = Vec::with_capacity(text.len());
+                for value in text.iter() {
+                    let value = value.unwrap_or("");
+                    if let Some(index) = seen.get(value) {
+                        rows.push(*index);
+                        continue;
+                    }
+                    let pairs = parse_json_tags(value).map_err(|expected| {
+                        polars_err!(ComputeError: "tags: expected {expected}, found `{value}`")
+                    })?;
+                    parsed.push(
+                        pairs
+                            .into_iter()
+                            .filter_map(|(key, value)| slot(&key).map(|slot| (slot, value)))
+                            .collect(),
+                    );
+                    seen.insert(value, parsed.len() - 1);
+                    rows.push(parsed.len() - 1);
+                }
+                Ok(TagCells::Json { rows, parsed })
+            }
+            _ => Ok(TagCells::None),
         }
-        _ => Ok(vec![Vec::new(); length]),
+    }
+
+    /// Appends the (slot code, raw value) pairs of a row, in file order; the code is
+    /// `slot * 2 + source` (0 for tags, 1 for cost categories).
+    fn push_pairs<'a>(&'a self, row: usize, source: usize, out: &mut Vec<(usize, &'a str)>) {
+        match self {
+            TagCells::None => {}
+            TagCells::Map { offsets, slots, values } => {
+                let (start, end) = offsets[row];
+                for entry in start..end {
+                    if let Some(slot) = slots[entry]
+                        && let Some(value) = values.get(entry)
+                    {
+                        out.push((slot * 2 + source, value));
+                    }
+                }
+            }
+            TagCells::Json { rows, parsed } => {
+                for (slot, value) in &parsed[rows[row]] {
+                    out.push((slot * 2 + source, value.as_str()));
+                }
+            }
+        }
     }
 }
 
-/// Pairs of a Parquet MAP column read as `List<Struct{key, value}>`.
-fn map_pairs(
-    column: &Column,
-    length: usize,
-    keep: &mut dyn FnMut(&str) -> Option<String>,
-) -> PolarsResult<Vec<Vec<(String, String)>>> {
-    let list = column.list()?.rechunk();
-    let offsets = list.offsets()?;
-    let inner = list.get_inner();
-    let entries = inner.struct_()?;
-    let fields = entries.fields_as_series();
-    let keys = fields[0].cast(&DataType::String)?;
-    let values = fields[1].cast(&DataType::String)?;
-    let (keys, values) = (keys.str()?, values.str()?);
-    let mut rows = Vec::with_capacity(length);
-    for row in 0..length {
-        let (start, end) = offsets.start_end(row);
-        let mut pairs = Vec::with_capacity(end - start);
-        for entry in start..end {
-            if let (Some(key), Some(value)) = (keys.get(entry), values.get(entry))
-                && let Some(key) = keep(key)
-            {
-                pairs.push((key, value.to_string()));
-            }
-        }
-        rows.push(pairs);
+/// Trims text and reads the empty string and `NULL` as null. A batch that needs no change
+/// (the usual case) is returned as it is, without copying a value.
+fn clean_text(column: &Column) -> PolarsResult<Column> {
+    let text = column.str()?;
+    let changes =
+        |value: &str| value.is_empty() || value == "NULL" || value.trim().len() != value.len();
+    if !text.iter().flatten().any(changes) {
+        return Ok(column.clone());
     }
-    Ok(rows)
+    let cleaned: StringChunked = text
+        .iter()
+        .map(|value| value.map(str::trim).filter(|v| !v.is_empty() && *v != "NULL"))
+        .collect();
+    Ok(cleaned.with_name(column.name().clone()).into_column())
+}
+
+/// False for the child rows of EKS and ECS split cost allocation, which repeat cost that
+/// their parent rows already carry.
+fn not_split_child(column: &Column) -> PolarsResult<Column> {
+    let text = column.cast(&DataType::String)?;
+    let keep: BooleanChunked = text
+        .str()?
+        .iter()
+        .map(|value| Some(!value.is_some_and(|v| SPLIT_CHILD_OPERATIONS.contains(&v.trim()))))
+        .collect();
+    Ok(keep.with_name(column.name().clone()).into_column())
+}
+
+/// The billing period (`YYYY-MM`, UTC) of an instant expression. Formatted once per distinct
+/// instant of a batch: a bill has one period start per month.
+fn month_of(instant: Expr) -> Expr {
+    instant.map(
+        |column| {
+            let millis = column.cast(&DataType::Int64)?;
+            let mut texts: Vec<(i64, Option<String>)> = Vec::new();
+            let mut rows: Vec<Option<usize>> = Vec::with_capacity(millis.len());
+            for value in millis.i64()?.iter() {
+                rows.push(value.map(|value| {
+                    if texts.last().is_none_or(|(at, _)| *at != value) {
+                        let text = chrono::DateTime::from_timestamp_millis(value)
+                            .map(|t| t.format("%Y-%m").to_string());
+                        texts.push((value, text));
+                    }
+                    texts.len() - 1
+                }));
+            }
+            let months = StringChunked::from_iter_options(
+                column.name().clone(),
+                rows.into_iter().map(|row| row.and_then(|i| texts[i].1.as_deref())),
+            );
+            Ok(months.with_name(column.name().clone()).into_column())
+        },
+        |_, field| Ok(Field::new(field.name().clone(), DataType::String)),
+    )
 }
 
 /// Doubles (through their shortest text form) or text to `Decimal(38, 18)`.
@@ -556,8 +811,12 @@ mod tests {
             .collect();
         let tags = Series::new("resource_tags".into(), rows).into_column();
         let sliced = tags.slice(1, 2);
-        let pairs = map_pairs(&sliced, 2, &mut |key| Some(cur2_tag_key(key))).unwrap();
-        assert_eq!(pairs[0], [("dept".to_string(), "b".to_string())]);
-        assert_eq!(pairs[1], [("dept".to_string(), "c".to_string())]);
+        let cells =
+            TagCells::new(&sliced, &|key| (cur2_tag_key(key) == "dept").then_some(3)).unwrap();
+        for (row, dept) in [(0, "b"), (1, "c")] {
+            let mut pairs = Vec::new();
+            cells.push_pairs(row, 1, &mut pairs);
+            assert_eq!(pairs, [(7, dept)]);
+        }
     }
 }
