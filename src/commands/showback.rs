@@ -49,8 +49,8 @@ pub fn run(settings: &Settings, args: &ShowbackArgs) -> Result<()> {
     output::emit(&report, &settings.global, &spec(&coverage))
 }
 
-/// Showback by the bill's own tags (no gateway logs, no rules): one streaming pass that
-/// resolves only the asked keys.
+/// Showback by the bill's own tags (no gateway logs, no rules): one streaming pass per piece
+/// of the bill that resolves only the asked keys.
 fn by_tags(settings: &Settings, keys: &[String]) -> Result<()> {
     let plan = crate::enrich::taxonomy::TagPlan::only(&settings.config, keys);
     let sources = settings.cost_sources();
@@ -60,11 +60,17 @@ fn by_tags(settings: &Settings, keys: &[String]) -> Result<()> {
             "pass `--cur`, `--focus` or `--ce`",
         ));
     }
-    let frame = crate::ingest::read_costs(&sources, &plan)?;
-    let period_frame = showback::filter_period(frame.clone(), &settings.period);
-    let (report, coverage) = showback::showback(period_frame, keys)?;
+    let pieces = crate::ingest::read_cost_pieces(&sources, &plan)?;
+    let in_period =
+        pieces.iter().map(|piece| showback::filter_period(piece.clone(), &settings.period));
+    let (report, coverage) = showback::showback_of_pieces(in_period, keys)?;
     report_coverage(settings, &coverage);
     if report.height() == 0 {
+        let args = polars::prelude::UnionArgs {
+            to_supertypes: true,
+            ..polars::prelude::UnionArgs::default()
+        };
+        let frame = polars::prelude::concat(pieces, args)?;
         crate::commands::attribution::warn_empty_period(settings, showback::periods(Some(frame))?);
     }
     warn_unknown_keys(settings, keys, &coverage);

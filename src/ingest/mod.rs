@@ -213,6 +213,15 @@ pub fn expand(sources: &[String]) -> Result<Vec<PathBuf>> {
 
 /// The canonical `costs` frame of every bill source, lazily.
 pub fn read_costs(sources: &[String], plan: &TagPlan) -> Result<LazyFrame> {
+    let args =
+        UnionArgs { rechunk: false, parallel: true, to_supertypes: true, ..UnionArgs::default() };
+    Ok(concat(read_cost_pieces(sources, plan)?, args)?)
+}
+
+/// The canonical `costs` frames of every bill source, as pieces that together hold every
+/// line once: a large Parquet file is cut at row group boundaries into pieces of about a
+/// million rows, so a report that sums piece by piece never holds the whole file decoded.
+pub fn read_cost_pieces(sources: &[String], plan: &TagPlan) -> Result<Vec<LazyFrame>> {
     let files = expand(sources)?;
     if files.is_empty() {
         return Err(hinted(
@@ -230,7 +239,10 @@ pub fn read_costs(sources: &[String], plan: &TagPlan) -> Result<LazyFrame> {
         bar.inc(1);
         tracing::debug!("reading `{name}`");
         let frame = match detect_cost_format(file)? {
-            CostFormat::Parquet(kind) => parquet::read(&name, kind, plan)?,
+            CostFormat::Parquet(kind) => {
+                frames.extend(parquet::read_pieces(&name, kind, plan)?);
+                continue;
+            }
             csv_format => {
                 let mut builder = CostBuilder::new(plan.names(), &name);
                 let input = open(file)?;
@@ -258,7 +270,5 @@ pub fn read_costs(sources: &[String], plan: &TagPlan) -> Result<LazyFrame> {
             "left out {split_children} split cost allocation child rows (EKSPod-EC2, ECSTask-EC2)"
         );
     }
-    let args =
-        UnionArgs { rechunk: false, parallel: true, to_supertypes: true, ..UnionArgs::default() };
-    Ok(concat(frames, args)?)
+    Ok(frames)
 }

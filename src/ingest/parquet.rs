@@ -55,6 +55,9 @@ pub fn kind_of(columns: &[String]) -> Option<ParquetKind> {
     }
 }
 
+/// Rows a piece of a Parquet file aims at (whole row groups are never split).
+const PIECE_ROWS: usize = 1 << 20;
+
 /// The lazy canonical frame of one Parquet file.
 pub fn read(path: &str, kind: ParquetKind, plan: &TagPlan) -> Result<LazyFrame> {
     let mut frame = scan(path)?;
@@ -62,10 +65,89 @@ pub fn read(path: &str, kind: ParquetKind, plan: &TagPlan) -> Result<LazyFrame> 
         format!("cannot read the schema of `{path}`")
     })?;
     let columns = Columns { schema, path: path.to_string() };
+    canonical_frame(frame, kind, &columns, plan)
+}
+
+/// The lazy canonical frames of one Parquet file in pieces of whole row groups, about
+/// [`PIECE_ROWS`] rows each, in file order.
+pub fn read_pieces(path: &str, kind: ParquetKind, plan: &TagPlan) -> Result<Vec<LazyFrame>> {
+    pieces_of(path, kind, plan, PIECE_ROWS)
+}
+
+/// [`read_pieces`] with pieces of at least `target` rows.
+fn pieces_of(
+    path: &str,
+    kind: ParquetKind,
+    plan: &TagPlan,
+    target: usize,
+) -> Result<Vec<LazyFrame>> {
+    let ranges = piece_ranges(&row_group_sizes(path)?, target);
+    if ranges.len() <= 1 {
+        return Ok(vec![read(path, kind, plan)?]);
+    }
+    let mut frame = scan(path)?;
+    let schema = anyhow::Context::with_context(frame.collect_schema(), || {
+        format!("cannot read the schema of `{path}`")
+    })?;
+    let columns = Columns { schema, path: path.to_string() };
+    ranges
+        .into_iter()
+        .map(|(offset, length)| {
+            let piece = frame.clone().slice(
+                i64::try_from(offset).unwrap_or(i64::MAX),
+                IdxSize::try_from(length).unwrap_or(IdxSize::MAX),
+            );
+            canonical_frame(piece, kind, &columns, plan)
+        })
+        .collect()
+}
+
+/// The number of rows of each row group of a Parquet file.
+#[expect(
+    clippy::redundant_closure_for_method_calls,
+    reason = "the row group type lives in a crate that polars does not re-export"
+)]
+fn row_group_sizes(path: &str) -> Result<Vec<usize>> {
+    let file = anyhow::Context::with_context(std::fs::File::open(path), || {
+        format!("cannot open `{path}`")
+    })?;
+    let mut reader = ParquetReader::new(file);
+    let metadata = anyhow::Context::with_context(reader.get_metadata(), || {
+        format!("cannot read the Parquet footer of `{path}`")
+    })?;
+    Ok(metadata.row_groups.iter().map(|group| group.num_rows()).collect())
+}
+
+/// (offset, length) of consecutive row groups joined until each piece holds at least
+/// `target` rows; the last piece takes what is left.
+fn piece_ranges(sizes: &[usize], target: usize) -> Vec<(usize, usize)> {
+    let mut ranges = Vec::new();
+    let (mut start, mut length) = (0, 0);
+    for size in sizes {
+        length += size;
+        if length >= target {
+            ranges.push((start, length));
+            start += length;
+            length = 0;
+        }
+    }
+    if length > 0 || ranges.is_empty() {
+        ranges.push((start, length));
+    }
+    ranges
+}
+
+/// The canonical frame of one flavour.
+fn canonical_frame(
+    frame: LazyFrame,
+    kind: ParquetKind,
+    columns: &Columns,
+    plan: &TagPlan,
+) -> Result<LazyFrame> {
     match kind {
-        ParquetKind::Cur2 => cur2(frame, &columns, plan),
-        ParquetKind::Focus => focus_frame(frame, &columns, plan),
-        ParquetKind::Canonical => canonical(frame, &columns, plan),
+        ParquetKind::Cur2 => cur2(frame, columns, plan),
+        ParquetKind::Focus => focus_frame(frame, columns, plan),
+        ParquetKind::Canonical => canonical(frame, columns, plan),
     }
 }
 
@@ -481,12 +563,16 @@ fn finish(
     let tag_column = |name: &Option<String>| {
         name.as_ref().map_or(lit(NULL).cast(DataType::String), |n| col(n.as_str()))
     };
+    // The account and resource only feed the fallbacks: without any, neither is read.
+    let has_fallbacks = plan.has_fallbacks();
+    let fallback =
+        |input: Expr| if has_fallbacks { input } else { lit(NULL).cast(DataType::String) };
     let output_names = names.clone();
     let prefixed = tags.prefixed;
     let resolver = move |columns: &mut [Column]| resolve_owners(columns, &plan, prefixed);
     let owners = tag_column(&tags.tags).map_many(
         resolver,
-        &[tag_column(&tags.categories), tags.account, tags.resource],
+        &[tag_column(&tags.categories), fallback(tags.account), fallback(tags.resource)],
         move |_, _| Ok(owners_field(&output_names)),
     );
     let mut columns = fixed;
@@ -798,7 +884,59 @@ mod tests {
     use super::*;
 
     #[test]
-    fn map_pairs_follow_each_rows_offsets() {
+    fn a_file_read_in_pieces_shows_back_what_it_shows_back_whole() {
+        let depts = ["a", "b", "", "a", "c", "b", "a", "", "c", "a"];
+        let tags: Vec<String> = depts
+            .iter()
+            .map(|d| if d.is_empty() { "{}".into() } else { format!("{{\"user_dept\":\"{d}\"}}") })
+            .collect();
+        let costs: Vec<f64> = (1..=10).map(|i| f64::from(i) / 10.0).collect();
+        let mut frame = df!(
+            "bill_billing_period_start_date" => vec!["2025-01-01T00:00:00Z"; 10],
+            "line_item_line_item_type" => vec!["Usage"; 10],
+            "line_item_currency_code" => vec!["USD"; 10],
+            "line_item_unblended_cost" => costs,
+            "resource_tags" => tags,
+        )
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cur2.parquet");
+        ParquetWriter::new(std::fs::File::create(&path).unwrap())
+            .with_row_group_size(Some(3))
+            .finish(&mut frame)
+            .unwrap();
+        let path = path.to_str().unwrap();
+        let plan = TagPlan::new(&crate::config::Config::parse("").unwrap(), &[]);
+        let pieces = pieces_of(path, ParquetKind::Cur2, &plan, 4).unwrap();
+        assert_eq!(pieces.len(), 2, "row groups of 3, 3, 3 and 1 rows make pieces of 6 and 4");
+        let keys = vec!["dept".to_string()];
+        let (in_pieces, coverage) =
+            crate::report::showback::showback_of_pieces(pieces, &keys).unwrap();
+        let whole = read(path, ParquetKind::Cur2, &plan).unwrap();
+        let (at_once, _) = crate::report::showback::showback(whole, &keys).unwrap();
+        assert!(in_pieces.equals_missing(&at_once), "{in_pieces}\n{at_once}");
+        // a 0.1+0.4+0.7+1.0 = 2.2, b 0.2+0.6 = 0.8, c 0.5+0.9 = 1.4, untagged 0.3+0.8 = 1.1.
+        let billed = crate::ingest::builder::money_values(in_pieces.column("billed_cost").unwrap())
+            .unwrap()
+            .into_iter()
+            .map(|m| m.unwrap().cents_plain())
+            .collect::<Vec<_>>();
+        assert_eq!(billed, ["1.10", "2.20", "0.80", "1.40"]);
+        let lines = in_pieces.column("line_items").unwrap().u64().unwrap().to_vec();
+        assert_eq!(lines, [Some(2), Some(4), Some(2), Some(2)]);
+        assert_eq!(coverage.by_key[&("dept".to_string(), "USD".to_string())].2, 2);
+    }
+
+    #[test]
+    fn pieces_are_whole_row_groups_of_at_least_the_target() {
+        assert_eq!(piece_ranges(&[500, 500, 500, 200], 1000), [(0, 1000), (1000, 700)]);
+        assert_eq!(piece_ranges(&[3000, 10], 1000), [(0, 3000), (3000, 10)]);
+        assert_eq!(piece_ranges(&[10, 20], 1000), [(0, 30)]);
+        assert_eq!(piece_ranges(&[], 1000), [(0, 0)]);
+    }
+
+    #[test]
+    fn map_tags_follow_each_rows_offsets() {
         let rows: Vec<Series> = ["a", "b", "c"]
             .iter()
             .map(|dept| {

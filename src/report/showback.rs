@@ -55,23 +55,44 @@ pub fn filter_period(frame: LazyFrame, period: &Period) -> LazyFrame {
 /// One streaming pass groups the lines by period, owner (untagged kept apart) and currency;
 /// the coverage comes from those groups, then untagged becomes `__unallocated__`.
 pub fn showback(frame: LazyFrame, keys: &[String]) -> Result<(DataFrame, Coverage)> {
-    let mut group: Vec<Expr> = vec![col(costs::BILLING_PERIOD)];
-    group.extend(keys.iter().map(|k| col(k.as_str())));
-    group.push(col(costs::BILLING_CURRENCY));
-    let grouped = frame
-        .group_by(group)
-        .agg([
-            col(costs::BILLED_COST).sum(),
-            col(costs::EFFECTIVE_COST).sum(),
-            len().cast(DataType::UInt64).alias(columns::LINE_ITEMS),
-            col(costs::TAG_CONFLICTS)
-                .gt(lit(0u32))
-                .cast(DataType::UInt64)
-                .sum()
-                .alias("__conflicts"),
-        ])
-        .collect_with_engine(Engine::Streaming)?
-        .unwrap_single();
+    showback_of_pieces(std::iter::once(frame), keys)
+}
+
+/// [`showback`] over a bill read piece by piece: each piece is summed on its own, so only
+/// one piece is in memory at a time, and the sums of the pieces are added exactly.
+pub fn showback_of_pieces(
+    pieces: impl IntoIterator<Item = LazyFrame>,
+    keys: &[String],
+) -> Result<(DataFrame, Coverage)> {
+    let mut partial = Vec::new();
+    for piece in pieces {
+        let sums = group_sums(
+            piece,
+            keys,
+            &[
+                len().cast(DataType::UInt64).alias(columns::LINE_ITEMS),
+                col(costs::TAG_CONFLICTS)
+                    .gt(lit(0u32))
+                    .cast(DataType::UInt64)
+                    .sum()
+                    .alias("__conflicts"),
+            ],
+        );
+        partial.push(sums.collect_with_engine(Engine::Streaming)?.unwrap_single().lazy());
+    }
+    let grouped = match partial.len() {
+        0 => return Err(anyhow::anyhow!("no bill to show back")),
+        1 => partial.remove(0).collect()?,
+        _ => {
+            let args = UnionArgs { rechunk: false, parallel: false, ..UnionArgs::default() };
+            group_sums(
+                concat(partial, args)?,
+                keys,
+                &[col(columns::LINE_ITEMS).sum(), col("__conflicts").sum()],
+            )
+            .collect()?
+        }
+    };
     let coverage = coverage_of_groups(&grouped, keys)?;
     let mut owned = grouped.drop("__conflicts")?.lazy();
     for key in keys {
@@ -83,6 +104,17 @@ pub fn showback(frame: LazyFrame, keys: &[String]) -> Result<(DataFrame, Coverag
     let grouped = owned.collect()?.sort(sort_by, SortMultipleOptions::default())?;
     let report = with_share(grouped)?;
     Ok((report, coverage))
+}
+
+/// Billed and effective cost summed per period, owner and currency, with `counts` (the line
+/// and conflict counts) alongside.
+fn group_sums(frame: LazyFrame, keys: &[String], counts: &[Expr]) -> LazyFrame {
+    let mut group: Vec<Expr> = vec![col(costs::BILLING_PERIOD)];
+    group.extend(keys.iter().map(|k| col(k.as_str())));
+    group.push(col(costs::BILLING_CURRENCY));
+    let mut sums = vec![col(costs::BILLED_COST).sum(), col(costs::EFFECTIVE_COST).sum()];
+    sums.extend(counts.iter().cloned());
+    frame.group_by(group).agg(sums)
 }
 
 /// Tagged and total billed cost per key and currency, from the groups of [`showback`].
