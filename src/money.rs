@@ -284,34 +284,39 @@ fn parse_decimal(text: &str) -> Option<Money> {
     if !whole.bytes().chain(fraction.bytes()).all(|b| b.is_ascii_digit()) {
         return None;
     }
-    let digits = format!("{whole}{fraction}");
-    let digits = digits.trim_start_matches('0');
     // The value is digits * 10^(exponent - fraction_len); shift it to scale 18.
     let fraction_len = i32::try_from(fraction.len()).ok()?;
     let shift = exponent.checked_sub(fraction_len)?.checked_add(i32::try_from(SCALE).ok()?)?;
-    let raw = scale_digits(digits, shift)?;
+    let raw =
+        scale_digits(whole.bytes().chain(fraction.bytes()), whole.len() + fraction.len(), shift)?;
     Some(Money(if negative { -raw } else { raw }))
 }
 
-/// `digits * 10^shift` as an `i128`, rounding half away from zero when `shift` is negative.
-fn scale_digits(digits: &str, shift: i32) -> Option<i128> {
-    if digits.is_empty() {
-        return Some(0);
-    }
-    if shift >= 0 {
-        let mut value: i128 = digits.parse().ok()?;
-        for _ in 0..shift {
-            value = value.checked_mul(10)?;
+/// `digits * 10^shift` as an `i128` (`count` ASCII digits), rounding half away from zero
+/// when `shift` is negative. Nothing is allocated: this runs once per amount of a bill.
+fn scale_digits(digits: impl Iterator<Item = u8>, count: usize, shift: i32) -> Option<i128> {
+    let dropped = usize::try_from(shift.unsigned_abs()).ok()?;
+    let (kept, rounding_digit) = if shift >= 0 {
+        (count, None)
+    } else if dropped <= count {
+        (count - dropped, Some(count - dropped))
+    } else {
+        (0, None)
+    };
+    let mut value: i128 = 0;
+    let mut round_up = false;
+    for (index, digit) in digits.enumerate() {
+        if index < kept {
+            value = value.checked_mul(10)?.checked_add(i128::from(digit - b'0'))?;
+        } else {
+            round_up = Some(index) == rounding_digit && digit >= b'5';
+            break;
         }
-        return Some(value);
     }
-    let drop = usize::try_from(-shift).ok()?;
-    if drop > digits.len() {
-        return Some(0);
+    if shift > 0 && value != 0 {
+        value = value.checked_mul(10i128.checked_pow(shift.unsigned_abs())?)?;
     }
-    let (kept, dropped) = digits.split_at(digits.len() - drop);
-    let mut value: i128 = if kept.is_empty() { 0 } else { kept.parse().ok()? };
-    if dropped.as_bytes().first().is_some_and(|b| *b >= b'5') {
+    if round_up {
         value = value.checked_add(1)?;
     }
     Some(value)
@@ -501,6 +506,20 @@ mod tests {
         assert!(Money::parse("1,000").is_err());
         assert!(Money::parse("$5").is_err());
         assert!(Money::parse("").is_err());
+    }
+
+    #[test]
+    fn digits_past_the_eighteenth_place_round_half_away_from_zero() {
+        assert_eq!(m("0.0000000000000000005").raw(), 1);
+        assert_eq!(m("0.0000000000000000004").raw(), 0);
+        assert_eq!(m("-5e-19").raw(), -1);
+        assert_eq!(m("1e-20").raw(), 0);
+        assert_eq!(m("9e-20").raw(), 0);
+        assert_eq!(m("1.9999999999999999995").raw(), 2 * ONE);
+        assert_eq!(m("000123.4500").raw(), 12345 * ONE / 100);
+        assert_eq!(m("0e50").raw(), 0);
+        assert_eq!(m("1.5e2").raw(), 150 * ONE);
+        assert!(Money::parse("1e30").is_err(), "beyond Decimal(38, 18)");
     }
 
     #[test]

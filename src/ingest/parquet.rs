@@ -332,6 +332,14 @@ impl TextCells {
         Ok(TextCells(Some(text.downcast_as_array().clone())))
     }
 
+    /// An id of the raw value: equal ids are equal values (0 for null).
+    fn id(&self, row: usize) -> u128 {
+        match &self.0 {
+            Some(array) if array.get(row).is_some() => array.views()[row].as_u128(),
+            _ => 0,
+        }
+    }
+
     fn get(&self, row: usize) -> &str {
         let Some(value) = self.0.as_ref().and_then(|array| array.get(row)) else { return "" };
         let value = value.trim();
@@ -602,9 +610,10 @@ fn owners_field(names: &[String]) -> Field {
 /// Resolves the owners of every row of a batch: inputs are the tags, the cost categories,
 /// the account and the resource.
 ///
-/// Rows are resolved by their signature: the raw values of the keys the plan reads (and the
-/// account and resource when fallbacks are configured). A bill repeats few signatures, so
-/// each is resolved once per batch and rows only look it up, without allocating.
+/// Rows are resolved by their signature: which values the keys the plan reads hold (and the
+/// account and resource when fallbacks are configured), each named by its Arrow view, so two
+/// equal views are always the same text. A bill repeats few signatures, so each is resolved
+/// once per batch and the other rows only look it up, without allocating or hashing text.
 fn resolve_owners(columns: &mut [Column], plan: &TagPlan, prefixed: bool) -> PolarsResult<Column> {
     let length = broadcast(columns);
     let mut wanted: Vec<&str> = Vec::new();
@@ -623,25 +632,27 @@ fn resolve_owners(columns: &mut [Column], plan: &TagPlan, prefixed: bool) -> Pol
     let fallbacks = plan.has_fallbacks();
     let accounts = TextCells::new(&columns[2])?;
     let resources = TextCells::new(&columns[3])?;
-    let mut cache: PlHashMap<Vec<(usize, &str)>, usize> = PlHashMap::default();
+    let mut cache: PlHashMap<Vec<(usize, u128)>, usize> = PlHashMap::default();
     let mut results: Vec<Resolved> = Vec::new();
     let mut picks: Vec<usize> = Vec::with_capacity(length);
-    let mut signature: Vec<(usize, &str)> = Vec::new();
-    let (account_code, resource_code) = (usize::MAX, usize::MAX - 1);
+    let mut signature: Vec<(usize, u128)> = Vec::new();
+    let mut pairs: Vec<(usize, &str)> = Vec::new();
     for row in 0..length {
         signature.clear();
-        tags.push_pairs(row, 0, &mut signature);
-        categories.push_pairs(row, 1, &mut signature);
+        tags.push_ids(row, 0, &mut signature);
+        categories.push_ids(row, 1, &mut signature);
         if fallbacks {
-            signature.push((account_code, accounts.get(row)));
-            signature.push((resource_code, resources.get(row)));
+            signature.push((usize::MAX, accounts.id(row)));
+            signature.push((usize::MAX - 1, resources.id(row)));
         }
         let pick = if let Some(found) = cache.get(signature.as_slice()) {
             *found
         } else {
-            let line: Vec<(String, String, bool)> = signature
+            pairs.clear();
+            tags.push_pairs(row, 0, &mut pairs);
+            categories.push_pairs(row, 1, &mut pairs);
+            let line: Vec<(String, String, bool)> = pairs
                 .iter()
-                .filter(|(code, _)| *code < resource_code)
                 .map(|(code, value)| {
                     (wanted[code / 2].to_string(), (*value).to_string(), code % 2 == 1)
                 })
@@ -700,13 +711,12 @@ impl TagCells {
                 let values = fields[1].cast(&DataType::String)?;
                 let keys = keys.str()?.rechunk();
                 let values = values.str()?.rechunk();
-                let mut known: PlHashMap<&str, Option<usize>> = PlHashMap::default();
-                let slots = keys
-                    .downcast_as_array()
-                    .iter()
-                    .map(|key| {
-                        let key = key?;
-                        *known.entry(key).or_insert_with(|| slot(key))
+                let keys = keys.downcast_as_array();
+                let mut known: PlHashMap<u128, Option<usize>> = PlHashMap::default();
+                let slots = (0..keys.len())
+                    .map(|entry| {
+                        let key = keys.get(entry)?;
+                        *known.entry(keys.views()[entry].as_u128()).or_insert_with(|| slot(key))
                     })
                     .collect();
                 Ok(TagCells::Map {
@@ -746,6 +756,30 @@ impl TagCells {
                 Ok(TagCells::Json { rows, parsed })
             }
             _ => Ok(TagCells::None),
+        }
+    }
+
+    /// Appends the (slot code, value id) pairs of a row, in file order: equal ids are equal
+    /// values (the Arrow view of a map value, or the place of a parsed JSON value).
+    fn push_ids(&self, row: usize, source: usize, out: &mut Vec<(usize, u128)>) {
+        match self {
+            TagCells::None => {}
+            TagCells::Map { offsets, slots, values } => {
+                let (start, end) = offsets[row];
+                for entry in start..end {
+                    if let Some(slot) = slots[entry]
+                        && values.get(entry).is_some()
+                    {
+                        out.push((slot * 2 + source, values.views()[entry].as_u128()));
+                    }
+                }
+            }
+            TagCells::Json { rows, parsed } => {
+                let index = rows[row];
+                for (place, (slot, _)) in parsed[index].iter().enumerate() {
+                    out.push((slot * 2 + source, ((index as u128) << 64) | place as u128));
+                }
+            }
         }
     }
 
