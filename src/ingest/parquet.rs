@@ -231,9 +231,10 @@ fn zero() -> Expr {
     lit(0).cast(model::money_dtype())
 }
 
-/// The effective cost of FORMATS.md §1.6, one row at a time: only the amounts the line
-/// item type needs are converted, so a usage line costs one conversion, not seven.
-fn effective_cost_expr(c: &Columns) -> Expr {
+/// The billed (unblended) and effective cost of FORMATS.md §1.6 as one struct column
+/// `__amounts`, one row at a time: only the amounts the line item type needs are converted,
+/// so a usage line costs one conversion, not eight.
+fn amounts_expr(c: &Columns) -> Expr {
     let texts = [cur::LINE_ITEM_TYPE.1, cur::PRODUCT_CODE.1, cur::DESCRIPTION.1, cur::RI_ARN.1];
     let amounts = [
         cur::UNBLENDED.1,
@@ -251,10 +252,19 @@ fn effective_cost_expr(c: &Columns) -> Expr {
     let path = c.path.clone();
     let first = inputs.remove(0);
     first.map_many(
-        move |columns| effective_cost_of_batch(columns, &path, &names),
+        move |columns| amounts_of_batch(columns, &path, &names),
         &inputs,
-        |_, fields| Ok(Field::new(fields[0].name().clone(), model::money_dtype())),
+        |_, _| Ok(amounts_field()),
     )
+}
+
+/// The struct [`amounts_of_batch`] returns.
+fn amounts_field() -> Field {
+    let fields = vec![
+        Field::new(costs::BILLED_COST.into(), model::money_dtype()),
+        Field::new(costs::EFFECTIVE_COST.into(), model::money_dtype()),
+    ];
+    Field::new("__amounts".into(), DataType::Struct(fields))
 }
 
 /// Brings literal (one-row) inputs of a batch UDF to the batch length.
@@ -268,13 +278,10 @@ fn broadcast(columns: &mut [Column]) -> usize {
     length
 }
 
-/// The effective cost of every row of a batch: inputs are the line item type, product code,
-/// description and reservation ARN, then the seven amounts of [`effective_cost_expr`].
-fn effective_cost_of_batch(
-    columns: &mut [Column],
-    path: &str,
-    names: &[String],
-) -> PolarsResult<Column> {
+/// The billed and effective cost of every row of a batch: inputs are the line item type,
+/// product code, description and reservation ARN, then the seven amounts of [`amounts_expr`]
+/// (unblended first; a null unblended cost bills zero).
+fn amounts_of_batch(columns: &mut [Column], path: &str, names: &[String]) -> PolarsResult<Column> {
     let length = broadcast(columns);
     let texts: Vec<TextCells> =
         columns[..4].iter().map(TextCells::new).collect::<PolarsResult<_>>()?;
@@ -286,8 +293,10 @@ fn effective_cost_of_batch(
     let amount = |index: usize, row: usize| -> PolarsResult<Money> {
         Ok(amounts[index].get(row)?.unwrap_or_default())
     };
-    let mut values: Vec<i128> = Vec::with_capacity(length);
+    let mut billed: Vec<i128> = Vec::with_capacity(length);
+    let mut effective: Vec<i128> = Vec::with_capacity(length);
     for row in 0..length {
+        let unblended = amount(0, row)?;
         let kind = texts[0].get(row);
         let value = match kind {
             "SavingsPlanCoveredUsage" => amount(1, row)?,
@@ -304,14 +313,19 @@ fn effective_cost_of_batch(
             {
                 Money::ZERO
             }
-            _ => amount(0, row)?,
+            _ => unblended,
         };
-        values.push(value.raw());
+        billed.push(unblended.raw());
+        effective.push(value.raw());
     }
-    Ok(Int128Chunked::from_vec(PlSmallStr::from_static(costs::EFFECTIVE_COST), values)
-        .into_decimal_unchecked(crate::money::PRECISION, crate::money::SCALE as usize)
-        .into_series()
-        .into_column())
+    let decimal = |name: &'static str, values: Vec<i128>| {
+        Int128Chunked::from_vec(PlSmallStr::from_static(name), values)
+            .into_decimal_unchecked(crate::money::PRECISION, crate::money::SCALE as usize)
+            .into_series()
+            .into_column()
+    };
+    let fields = [decimal(costs::BILLED_COST, billed), decimal(costs::EFFECTIVE_COST, effective)];
+    Ok(StructChunked::from_columns("__amounts".into(), length, &fields)?.into_column())
 }
 
 /// The Arrow arrays behind one chunk of text, doubles and raw decimals.
@@ -443,6 +457,7 @@ fn cur2(frame: LazyFrame, c: &Columns, plan: &TagPlan) -> Result<LazyFrame> {
         )),
         None => frame,
     };
+    let frame = frame.with_column(amounts_expr(c).alias("__amounts"));
     let fixed = vec![
         start.clone().fill_null(period_start.clone()).alias(costs::CHARGE_PERIOD_START),
         month_of(period_start).alias(costs::BILLING_PERIOD),
@@ -463,8 +478,11 @@ fn cur2(frame: LazyFrame, c: &Columns, plan: &TagPlan) -> Result<LazyFrame> {
             .otherwise(lit(NULL).cast(model::money_dtype()))
             .alias(costs::CONSUMED_QUANTITY),
         c.text(cur::PRICING_UNIT.1).alias(costs::CONSUMED_UNIT),
-        c.money_or_zero(cur::UNBLENDED.1).alias(costs::BILLED_COST),
-        effective_cost_expr(c).alias(costs::EFFECTIVE_COST),
+        col("__amounts").struct_().field_by_name(costs::BILLED_COST).alias(costs::BILLED_COST),
+        col("__amounts")
+            .struct_()
+            .field_by_name(costs::EFFECTIVE_COST)
+            .alias(costs::EFFECTIVE_COST),
         c.money(cur::PUBLIC_COST.1).alias(costs::LIST_COST),
         c.text(cur::CURRENCY.1).fill_null(lit("USD")).alias(costs::BILLING_CURRENCY),
         lit(c.path.clone()).alias(costs::SOURCE_FILE),
