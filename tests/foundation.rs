@@ -518,3 +518,121 @@ fn real_parquet_map_tags_tie_to_the_generators_exact_sums() {
     }
     assert_eq!(seen, summary["unblended_cost_by_dept"].as_object().expect("object").len());
 }
+
+/// Writes CUR 2.0 Parquet lines (doubles for amounts, as AWS writes them) with the columns
+/// of the amortization; `unused` holds each line's unused RI upfront and recurring fee.
+fn cur2_amortization_parquet(path: &Path, lines: &[Line<'_>], unused: &[(&str, &str)]) {
+    let fields: Vec<[&str; 10]> =
+        lines.iter().map(|l| [l.0, l.1, l.2, l.3, l.4, l.5, l.6, l.7, l.8, l.9]).collect();
+    let amount = |index: usize| -> Vec<Option<f64>> {
+        fields.iter().map(|line| line[index].parse::<f64>().ok()).collect()
+    };
+    let text = |index: usize| -> Vec<Option<String>> {
+        fields.iter().map(|line| Some(line[index].to_string()).filter(|v| !v.is_empty())).collect()
+    };
+    let rows = lines.len();
+    let upfront: Vec<Option<f64>> = unused.iter().map(|u| u.0.parse::<f64>().ok()).collect();
+    let recurring: Vec<Option<f64>> = unused.iter().map(|u| u.1.parse::<f64>().ok()).collect();
+    let mut frame = df!(
+        "line_item_line_item_type" => text(0),
+        "line_item_usage_amount" => amount(1),
+        "line_item_unblended_cost" => amount(2),
+        "savings_plan_savings_plan_effective_cost" => amount(3),
+        "savings_plan_total_commitment_to_date" => amount(4),
+        "savings_plan_used_commitment" => amount(5),
+        "reservation_effective_cost" => amount(6),
+        "reservation_reservation_a_r_n" => text(7),
+        "line_item_product_code" => text(8),
+        "product_region_code" => text(9),
+        "reservation_unused_amortized_upfront_fee_for_billing_period" => upfront,
+        "reservation_unused_recurring_fee" => recurring,
+        "line_item_usage_start_date" => vec!["2025-01-05T00:00:00Z"; rows],
+        "bill_billing_period_start_date" => vec!["2025-01-01T00:00:00Z"; rows],
+        "line_item_currency_code" => vec!["USD"; rows],
+    )
+    .expect("frame");
+    let file = std::fs::File::create(path).expect("create");
+    ParquetWriter::new(file).finish(&mut frame).expect("parquet");
+}
+
+#[test]
+fn savings_plans_and_reservations_amortize_in_cur2_parquet_too() {
+    // The lines of the two amortization tests above, written as CUR 2.0 Parquet.
+    // Savings Plan: billed 0.80, effective 0.80, 12 hours (see the CUR 1.0 test).
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lines: Vec<Line<'_>> = vec![
+        ("SavingsPlanCoveredUsage", "10", "1.00", "0.60", "", "", "", "", "AmazonEC2", "us-east-1"),
+        ("SavingsPlanNegation", "10", "-1.00", "", "", "", "", "", "AmazonEC2", "us-east-1"),
+        (
+            "SavingsPlanRecurringFee",
+            "1",
+            "0.60",
+            "",
+            "0.60",
+            "0.60",
+            "",
+            "",
+            "ComputeSavingsPlans",
+            "",
+        ),
+        ("Usage", "2", "0.20", "", "", "", "", "", "AmazonEC2", "us-east-1"),
+    ];
+    let file = dir.path().join("sp.parquet");
+    cur2_amortization_parquet(&file, &lines, &[("", ""); 4]);
+    let sql = "SELECT SUM(billed_cost), SUM(effective_cost), SUM(consumed_quantity) FROM costs";
+    assert_eq!(query(dir.path(), "--cur", &file, sql), [["0.80", "0.80", "12.00"]]);
+
+    // Reservations: billed 100 + 720 + 50 - 25 + 0 = 845; effective 100 + 30 + 0 + 50 - 25
+    // + (5 + 0) = 160; six lines.
+    let arn = "arn:aws:ec2:us-east-1:111122223333:reserved-instances/abc";
+    let lines: Vec<Line<'_>> = vec![
+        ("Usage", "1", "100", "", "", "", "", "", "AmazonEC2", "us-east-1"),
+        ("DiscountedUsage", "1", "0", "", "", "", "30", arn, "AmazonEC2", "us-east-1"),
+        ("Fee", "1", "720", "", "", "", "", arn, "AmazonEC2", ""),
+        ("Fee", "1", "50", "", "", "", "", "", "AWSMarketplace", ""),
+        ("EdpDiscount", "0", "-25", "", "", "", "", "", "AmazonEC2", ""),
+        ("RIFee", "1", "0", "", "", "", "", arn, "AmazonEC2", ""),
+    ];
+    let unused = [("", ""), ("", ""), ("", ""), ("", ""), ("", ""), ("5", "0")];
+    let file = dir.path().join("ri.parquet");
+    cur2_amortization_parquet(&file, &lines, &unused);
+    let sql = "SELECT SUM(billed_cost), SUM(effective_cost), COUNT(*) FROM costs";
+    assert_eq!(query(dir.path(), "--cur", &file, sql), [["845.00", "160.00", "6"]]);
+}
+
+#[test]
+fn parquet_amounts_as_text_are_exact_and_a_bad_one_is_named() {
+    // Amounts written as text: " 1.10" + "2.2" + "" (no amount) + "NULL" (no amount)
+    // + "0.000000000000000001" = 3.300000000000000001, shown as 3.30 over 5 lines.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let write_text_amounts = |name: &str, amounts: &[&str]| {
+        let rows = amounts.len();
+        let mut frame = df!(
+            "line_item_line_item_type" => vec!["Usage"; rows],
+            "line_item_unblended_cost" => amounts.to_vec(),
+            "bill_billing_period_start_date" => vec!["2025-01-01T00:00:00Z"; rows],
+            "line_item_currency_code" => vec!["USD"; rows],
+        )
+        .expect("frame");
+        let path = dir.path().join(name);
+        ParquetWriter::new(std::fs::File::create(&path).expect("create"))
+            .finish(&mut frame)
+            .expect("parquet");
+        path
+    };
+    let good =
+        write_text_amounts("good.parquet", &[" 1.10", "2.2", "", "NULL", "0.000000000000000001"]);
+    let sql = "SELECT CAST(SUM(billed_cost) AS VARCHAR), COUNT(*) FROM costs";
+    let rows = query(dir.path(), "--cur", &good, sql);
+    assert_eq!(rows[0][1], "5");
+    assert!(rows[0][0].starts_with("3.300000000000000001"), "{rows:?}");
+
+    let bad = write_text_amounts("bad.parquet", &["1.10", "12,50"]);
+    let output = aispend(dir.path())
+        .args(["showback", "--cur", bad.to_str().expect("utf8")])
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("bad.parquet`: column `line_item_unblended_cost`: expected a decimal number, found `12,50`"), "{stderr}");
+}
