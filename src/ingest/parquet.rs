@@ -442,8 +442,6 @@ fn cur_charge_category(kind: Expr) -> Expr {
 }
 
 /// CUR 2.0 Parquet into the canonical frame.
-// TODO(#2): 5M rows take 8.8 s and 1.8 GB against DuckDB's 1.3 s; aggregate to the day on
-// the raw map before resolving tags, and convert only the money columns a basis needs.
 fn cur2(frame: LazyFrame, c: &Columns, plan: &TagPlan) -> Result<LazyFrame> {
     let kind = c.text(cur::LINE_ITEM_TYPE.1).fill_null(lit(""));
     let usage_kinds = lit(Series::new("kinds".into(), USAGE_QUANTITY_TYPES)).implode(false);
