@@ -249,7 +249,7 @@ fn tag_spellings_are_one_owner_and_conflicts_are_counted_once() {
     assert_eq!(stdout.lines().nth(1), Some("2025-01,finance,15.00,15.00,1,4,USD"), "{stdout}");
     assert_eq!(stdout.lines().count(), 2, "{stdout}");
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("1 line items carry conflicting owner tags"), "{stderr}");
+    assert!(stderr.contains("1 line item carries conflicting owner tags"), "{stderr}");
 }
 
 #[test]
@@ -634,5 +634,95 @@ fn parquet_amounts_as_text_are_exact_and_a_bad_one_is_named() {
         .expect("run");
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("bad.parquet`: column `line_item_unblended_cost`: expected a decimal number, found `12,50`"), "{stderr}");
+    assert!(
+        stderr.contains(
+            "bad.parquet`: row 2 (row 2 of row group 1), column `line_item_unblended_cost`: \
+             expected a decimal number, found `12,50`"
+        ),
+        "{stderr}"
+    );
+}
+
+fn showback_csv(dir: &Path, args: &[&str]) -> (String, String) {
+    let output =
+        aispend(dir).args(["showback", "--format", "csv"]).args(args).output().expect("run");
+    let stderr = String::from_utf8_lossy(&output.stderr).to_string();
+    assert!(output.status.success(), "{stderr}");
+    (String::from_utf8(output.stdout).expect("utf8"), stderr)
+}
+
+#[test]
+fn identical_line_items_in_one_delivery_are_both_charged() {
+    // Two line items equal in every column are two charges on the invoice: 5 + 5 = 10.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let header = "lineItem/LineItemType,lineItem/UsageStartDate,lineItem/UnblendedCost,resourceTags/user:dept\n";
+    let row = "Usage,2025-01-05T00:00:00Z,5,ops\n";
+    let file = write(dir.path(), "cur.csv", &format!("{header}{row}{row}"));
+    let (stdout, _) = showback_csv(dir.path(), &["--cur", file.to_str().expect("utf8")]);
+    assert_eq!(stdout.lines().nth(1), Some("2025-01,ops,10.00,10.00,1,2,USD"), "{stdout}");
+}
+
+#[test]
+fn one_delivery_under_two_names_counts_once() {
+    // The same month saved as `a.csv` and `copy-of-a.csv`, and `a.csv` named by two paths:
+    // 5 + 7 = 12 once, not 24 or 36, with a warning that names the copy.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let header = "lineItem/LineItemType,lineItem/UsageStartDate,lineItem/UnblendedCost,resourceTags/user:dept\n";
+    let text =
+        format!("{header}Usage,2025-01-05T00:00:00Z,5,ops\nUsage,2025-01-06T00:00:00Z,7,ops\n");
+    write(dir.path(), "a.csv", &text);
+    write(dir.path(), "copy-of-a.csv", &text);
+    let (stdout, stderr) =
+        showback_csv(dir.path(), &["--cur", "a.csv", "--cur", "./a.csv", "--cur", "copy-of-a.csv"]);
+    assert_eq!(stdout.lines().nth(1), Some("2025-01,ops,12.00,12.00,1,2,USD"), "{stdout}");
+    assert!(stderr.contains("`copy-of-a.csv` has the same content as `"), "{stderr}");
+}
+
+#[test]
+fn camel_case_tag_keys_of_cur1_and_cur2_are_one_key() {
+    // CUR 1.0 keeps `CostCenter`; CUR 2.0 writes it `user_cost_center`. Both are the
+    // `cost_center` owner `cc-1`: 3 + 4 = 7.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cur1 = "lineItem/LineItemType,lineItem/UsageStartDate,lineItem/UnblendedCost,resourceTags/user:CostCenter\n\
+                Usage,2025-01-05T00:00:00Z,3,CC-1\n";
+    let cur2 = "line_item_line_item_type,line_item_usage_start_date,line_item_unblended_cost,resource_tags\n\
+                Usage,2025-01-06T00:00:00Z,4,\"{\"\"user_cost_center\"\":\"\"cc-1\"\"}\"\n";
+    write(dir.path(), "cur1.csv", cur1);
+    write(dir.path(), "cur2.csv", cur2);
+    let (stdout, _) = showback_csv(
+        dir.path(),
+        &["--by", "cost_center", "--cur", "cur1.csv", "--cur", "cur2.csv"],
+    );
+    assert_eq!(stdout.lines().nth(1), Some("2025-01,cc-1,7.00,7.00,1,2,USD"), "{stdout}");
+    assert_eq!(stdout.lines().count(), 2, "{stdout}");
+}
+
+#[test]
+fn a_csv_bill_of_many_pieces_sums_exactly() {
+    // 300,001 lines, more than one piece of CSV rows: 150,001 lines of 0.01 for `a`
+    // (1,500.01) and 150,000 for `b` (1,500.00).
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut text = String::from(
+        "lineItem/LineItemType,lineItem/UsageStartDate,lineItem/UnblendedCost,resourceTags/user:dept\n",
+    );
+    for line in 0..300_001 {
+        let dept = if line % 2 == 0 { "a" } else { "b" };
+        text.push_str(&format!("Usage,2025-01-05T00:00:00Z,0.01,{dept}\n"));
+    }
+    write(dir.path(), "cur.csv", &text);
+    let (stdout, _) = showback_csv(dir.path(), &["--cur", "cur.csv"]);
+    // The share (column 5) is a ratio, not money: it is left out of the comparison.
+    let rows: Vec<String> = stdout
+        .lines()
+        .skip(1)
+        .map(|line| {
+            let fields: Vec<&str> = line.split(',').collect();
+            [&fields[..4], &fields[5..]].concat().join(",")
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        ["2025-01,a,1500.01,1500.01,150001,USD", "2025-01,b,1500.00,1500.00,150000,USD"],
+        "{stdout}"
+    );
 }

@@ -1,0 +1,7 @@
+//! The integration tests: one binary that runs `aispend` as users do, one module per issue.
+
+mod attribution;
+mod budgets;
+mod foundation;
+mod insights;
+mod unattended;
