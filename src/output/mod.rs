@@ -27,10 +27,12 @@ pub struct TableSpec {
     pub percents: Vec<String>,
 }
 
-/// The output format: `--format`, else the `--out` extension, else table on a terminal.
-pub fn choose_format(global: &GlobalArgs, out: Option<&str>) -> Format {
+/// The output format: `--format`, else the `--out` extension, else table on a terminal. An
+/// `--out` whose extension names no format is an error rather than a guess: a cron job that
+/// writes `report.xlsx` must not get CSV under that name.
+pub fn choose_format(global: &GlobalArgs, out: Option<&str>) -> Result<Format> {
     if let Some(format) = global.format {
-        return format;
+        return Ok(format);
     }
     if let Some(out) = out {
         let lower = out.to_ascii_lowercase();
@@ -38,12 +40,15 @@ pub fn choose_format(global: &GlobalArgs, out: Option<&str>) -> Format {
             [(".csv", Format::Csv), (".json", Format::Json), (".parquet", Format::Parquet)]
         {
             if lower.ends_with(extension) {
-                return format;
+                return Ok(format);
             }
         }
-        return Format::Csv;
+        return Err(crate::error::hinted(
+            format!("cannot tell the format of `--out {out}` from its extension"),
+            "name the file `.csv`, `.json` or `.parquet`, or add `--format csv|json|parquet`",
+        ));
     }
-    if std::io::stdout().is_terminal() { Format::Table } else { Format::Csv }
+    Ok(if std::io::stdout().is_terminal() { Format::Table } else { Format::Csv })
 }
 
 /// The format of a side file (journal, allocations) from its extension alone, CSV by default.
@@ -70,7 +75,7 @@ pub fn render(frame: &DataFrame, format: Format, spec: &TableSpec) -> Result<Vec
 
 /// Renders and writes a frame where the flags say: `--out` (file or S3) or stdout.
 pub fn emit(frame: &DataFrame, global: &GlobalArgs, spec: &TableSpec) -> Result<()> {
-    let format = choose_format(global, global.out.as_deref());
+    let format = choose_format(global, global.out.as_deref())?;
     if format == Format::Parquet && global.out.is_none() && std::io::stdout().is_terminal() {
         return Err(crate::error::hinted(
             "will not write Parquet to a terminal",
@@ -158,14 +163,48 @@ pub fn cell_text(column: &Column, row: usize) -> Result<String> {
     })
 }
 
-/// A float without exponent notation, at most 10 decimals.
-fn float_text(number: f64) -> String {
+/// A float at its shortest round-trip digits, written without exponent notation:
+/// `1.35e-12` is `0.00000000000135` and `1.2345678901234567e19` is `12345678901234567000`.
+pub fn float_text(number: f64) -> String {
     if !number.is_finite() {
         return String::new();
     }
-    let text = format!("{number:.10}");
-    let text = text.trim_end_matches('0').trim_end_matches('.');
-    if text == "-0" { "0".into() } else { text.to_string() }
+    if number == 0.0 {
+        return "0".into();
+    }
+    let mut buffer = ryu::Buffer::new();
+    let shortest = buffer.format_finite(number);
+    let (sign, unsigned) = match shortest.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", shortest),
+    };
+    let (mantissa, exponent) = match unsigned.split_once(['e', 'E']) {
+        Some((mantissa, exponent)) => (mantissa, exponent.parse::<i64>().unwrap_or(0)),
+        None => (unsigned, 0),
+    };
+    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let digits = format!("{whole}{fraction}");
+    let point = i64::try_from(whole.len()).unwrap_or(0) + exponent;
+    let digits_len = i64::try_from(digits.len()).unwrap_or(0);
+    let text = if point <= 0 {
+        let zeros = usize::try_from(-point).unwrap_or(0);
+        format!("0.{}{digits}", "0".repeat(zeros))
+    } else if point >= digits_len {
+        let zeros = usize::try_from(point - digits_len).unwrap_or(0);
+        format!("{digits}{}", "0".repeat(zeros))
+    } else {
+        let at = usize::try_from(point).unwrap_or(0);
+        format!("{}.{}", &digits[..at], &digits[at..])
+    };
+    let text = if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
+    };
+    let text = text.trim_start_matches('0');
+    let text =
+        if text.is_empty() || text.starts_with('.') { format!("0{text}") } else { text.into() };
+    format!("{sign}{text}")
 }
 
 /// CSV with a header, exact values.
@@ -190,9 +229,61 @@ fn render_json(frame: &DataFrame) -> Result<Vec<u8>> {
         }
         rows.push(serde_json::Value::Object(object));
     }
-    let mut bytes = serde_json::to_vec_pretty(&rows)?;
+    let mut bytes = Vec::new();
+    let mut serializer = serde_json::Serializer::with_formatter(&mut bytes, PlainFloats::default());
+    serde::Serialize::serialize(&rows, &mut serializer)?;
     bytes.push(b'\n');
     Ok(bytes)
+}
+
+/// `serde_json`'s pretty layout with numbers written by [`float_text`]: JSON output never
+/// uses exponent notation, as the rest of the output does not.
+#[derive(Default)]
+struct PlainFloats(serde_json::ser::PrettyFormatter<'static>);
+
+impl serde_json::ser::Formatter for PlainFloats {
+    fn write_f64<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        value: f64,
+    ) -> std::io::Result<()> {
+        w.write_all(float_text(value).as_bytes())
+    }
+    fn begin_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_array(w)
+    }
+    fn end_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_array(w)
+    }
+    fn begin_array_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.0.begin_array_value(w, first)
+    }
+    fn end_array_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_array_value(w)
+    }
+    fn begin_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_object(w)
+    }
+    fn end_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_object(w)
+    }
+    fn begin_object_key<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.0.begin_object_key(w, first)
+    }
+    fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_object_value(w)
+    }
+    fn end_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_object_value(w)
+    }
 }
 
 /// One cell as JSON.
@@ -220,7 +311,18 @@ fn json_value(column: &Column, row: usize) -> Result<serde_json::Value> {
 /// Parquet with zstd, full scale.
 fn render_parquet(frame: &DataFrame) -> Result<Vec<u8>> {
     let mut buffer = std::io::Cursor::new(Vec::new());
-    let mut frame = frame.clone();
+    // Unsigned counts become signed: Spark and older Athena engines reject `UINT_64`.
+    let columns = frame
+        .columns()
+        .iter()
+        .map(|column| match column.dtype() {
+            DataType::UInt8 | DataType::UInt16 | DataType::UInt32 | DataType::UInt64 => {
+                column.cast(&DataType::Int64)
+            }
+            _ => Ok(column.clone()),
+        })
+        .collect::<PolarsResult<Vec<Column>>>()?;
+    let mut frame = DataFrame::new_infer_height(columns)?;
     ParquetWriter::new(&mut buffer)
         .with_compression(ParquetCompression::Zstd(None))
         .with_statistics(StatisticsOptions::empty())
@@ -306,4 +408,29 @@ fn total_row(frame: &DataFrame, spec: &TableSpec) -> Result<Vec<Cell>> {
         }));
     }
     Ok(cells)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn floats_are_shortest_and_never_in_exponent_notation() {
+        assert_eq!(float_text(1.35e-12), "0.00000000000135");
+        assert_eq!(float_text(-1.11105e-9), "-0.00000000111105");
+        assert_eq!(float_text(1.234_567_890_123_456_7e19), "12345678901234567000");
+        assert_eq!(float_text(617_283.506_172_839_8), "617283.5061728398");
+        assert_eq!(float_text(0.5), "0.5");
+        assert_eq!(float_text(-0.0), "0");
+        assert_eq!(float_text(100.0), "100");
+        assert_eq!(float_text(f64::NAN), "");
+    }
+
+    #[test]
+    fn json_numbers_have_no_exponent() {
+        let frame = df!("share" => [1.5e-7, 0.25]).unwrap();
+        let text = String::from_utf8(render_json(&frame).unwrap()).unwrap();
+        assert!(text.contains("\"share\": 0.00000015"), "{text}");
+        assert!(text.contains("\"share\": 0.25"), "{text}");
+    }
 }
