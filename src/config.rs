@@ -313,6 +313,29 @@ pub struct GatewayConfig {
     pub token_semantics: Option<String>,
 }
 
+/// The 1-based line of the configuration that a validation message is about: the first line
+/// that holds every value the message quotes in backticks.
+fn line_of(text: &str, message: &str) -> Option<usize> {
+    let quoted: Vec<&str> = message.split('`').skip(1).step_by(2).collect();
+    let names: Vec<&str> = quoted
+        .iter()
+        .map(|q| q.rsplit('.').next().unwrap_or(q))
+        .filter(|q| !q.is_empty() && !q.starts_with("taxonomy"))
+        .collect();
+    if names.is_empty() {
+        return None;
+    }
+    let lines: Vec<(usize, &str)> =
+        text.lines().enumerate().filter(|(_, line)| !line.trim_start().starts_with('#')).collect();
+    // The line that holds the most of the quoted names; the first of them on a tie.
+    let score = |line: &str| names.iter().filter(|name| line.contains(*name)).count();
+    let best = lines.iter().map(|(_, line)| score(line)).max().unwrap_or(0);
+    if best == 0 {
+        return None;
+    }
+    lines.iter().find(|(_, line)| score(line) == best).map(|(at, _)| at + 1)
+}
+
 impl Config {
     /// Loads `path`, or the default `./aispend.toml` when present, or the built-in defaults.
     pub fn load(path: Option<&Path>) -> Result<Config> {
@@ -333,7 +356,10 @@ impl Config {
     /// Parses and validates configuration text.
     pub fn parse(text: &str) -> Result<Config> {
         let config: Config = toml::from_str(text).map_err(|error| anyhow::anyhow!("{error}"))?;
-        config.validate()?;
+        config.validate().map_err(|error| match line_of(text, &error.to_string()) {
+            Some(line) => error.context(format!("line {line}")),
+            None => error,
+        })?;
         Ok(config)
     }
 
@@ -342,9 +368,45 @@ impl Config {
         if self.taxonomy.keys.is_empty() {
             bail!("`taxonomy.keys` is empty: name at least one owner key, such as `dept`");
         }
+        let canonical = |key: &str| crate::enrich::taxonomy::canonical_key(key);
+        for (index, key) in self.taxonomy.keys.iter().enumerate() {
+            if canonical(key).is_empty() {
+                bail!("`taxonomy.keys` holds `{key}`, which has no letter or digit");
+            }
+            if let Some(first) = self.taxonomy.keys[..index]
+                .iter()
+                .find(|other| crate::enrich::taxonomy::same_key(&canonical(other), &canonical(key)))
+            {
+                bail!("`taxonomy.keys` names one key twice: `{first}` and `{key}`");
+            }
+        }
         for key in self.taxonomy.aliases.keys() {
             if !self.taxonomy.keys.contains(key) {
                 bail!("`taxonomy.aliases.{key}` names a key that is not in `taxonomy.keys`");
+            }
+        }
+        let fallbacks = [
+            ("accounts", &self.taxonomy.fallbacks.accounts),
+            ("inference_profiles", &self.taxonomy.fallbacks.inference_profiles),
+            ("api_keys", &self.taxonomy.fallbacks.api_keys),
+        ];
+        for (table, entries) in fallbacks {
+            for (id, owners) in entries {
+                for (key, value) in owners {
+                    let known = self.taxonomy.keys.iter().any(|k| canonical(k) == canonical(key));
+                    if !known {
+                        bail!(
+                            "`taxonomy.fallbacks.{table}` gives `{id}` the key `{key}`, which is \
+                             not in `taxonomy.keys`"
+                        );
+                    }
+                    if value.trim().is_empty() {
+                        bail!(
+                            "`taxonomy.fallbacks.{table}` gives `{id}` an empty `{key}`; name an \
+                             owner or remove the entry"
+                        );
+                    }
+                }
             }
         }
         for price in &self.prices.overrides {
@@ -471,6 +533,19 @@ mod tests {
         let text = format!("{error:#}");
         assert!(text.contains("flavour"), "{text}");
         assert!(text.contains("line 3"), "{text}");
+    }
+
+    #[test]
+    fn taxonomy_mistakes_name_the_key_and_the_line() {
+        let twice = "[taxonomy]\nkeys = [\"dept\", \"Dept\"]\n";
+        let text = format!("{:#}", Config::parse(twice).unwrap_err());
+        assert!(text.contains("line 2") && text.contains("`Dept`"), "{text}");
+        let unknown = "[taxonomy.fallbacks.accounts]\n\"111\" = { dept = \"x\", tema = \"y\" }\n";
+        let text = format!("{:#}", Config::parse(unknown).unwrap_err());
+        assert!(text.contains("line 2") && text.contains("`tema`"), "{text}");
+        let empty = "[taxonomy.fallbacks.accounts]\n\"111\" = { dept = \" \" }\n";
+        let text = format!("{:#}", Config::parse(empty).unwrap_err());
+        assert!(text.contains("an empty `dept`"), "{text}");
     }
 
     #[test]

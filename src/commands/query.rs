@@ -17,6 +17,7 @@ use crate::settings::{Period, Settings};
 
 /// Runs the command: registers every frame whose sources are given.
 pub fn run(settings: &Settings, args: &QueryArgs) -> Result<()> {
+    check_read_only(&args.sql)?;
     let inputs = Inputs::load(settings, &[])?;
     let mut context = SQLContext::new();
     let mut tables = 0;
@@ -58,11 +59,35 @@ pub fn run(settings: &Settings, args: &QueryArgs) -> Result<()> {
             "pass `--cur`, `--focus`, `--gateway` or `--metrics`, or list `[sources]` in aispend.toml",
         ));
     }
+    let registered = context.get_tables();
     let result = context
         .execute(&args.sql)
         .and_then(polars::prelude::LazyFrame::collect)
+        .map_err(|error| {
+            let names = registered.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>();
+            let hint = format!(
+                "the tables of this run are {}; `costs` needs `--cur`/`--focus`, `requests` \
+                 `--gateway` and `metrics` `--metrics`",
+                names.join(", ")
+            );
+            anyhow::Error::new(crate::error::Hinted { message: error.to_string(), hint })
+        })
         .with_context(|| format!("cannot run the query `{}`", args.sql))?;
     output::emit(&result, &settings.global, &TableSpec::default())
+}
+
+/// Only one `SELECT` (or `WITH ... SELECT`) statement: the frames are read, never changed.
+fn check_read_only(sql: &str) -> Result<()> {
+    let text = sql.trim().trim_end_matches(';').trim();
+    let first = text.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
+    if text.is_empty() || !["SELECT", "WITH", "("].iter().any(|w| first.starts_with(w)) {
+        return Err(hinted(
+            format!("`{}` is not a query", sql.trim()),
+            "write one `SELECT` statement, for example `SELECT dept, SUM(billed_cost) FROM costs \
+             GROUP BY dept`",
+        ));
+    }
+    Ok(())
 }
 
 /// Metrics whose day falls in the period.
