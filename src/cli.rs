@@ -137,8 +137,9 @@ pub enum Command {
 /// `showback` options.
 #[derive(Debug, Clone, Args)]
 pub struct ShowbackArgs {
-    /// Group by these taxonomy or tag keys (comma list, or repeat).
-    #[arg(long, value_delimiter = ',', default_value = "dept")]
+    /// Group by these taxonomy or tag keys (comma list, or repeat; default: the first
+    /// taxonomy key).
+    #[arg(long, value_delimiter = ',')]
     pub by: Vec<String>,
 }
 

@@ -29,7 +29,7 @@ pub fn main_entry() -> ExitCode {
     let cli = cli::Cli::parse();
     logging::init(&cli.global);
     let json_logs = cli.global.log_format == cli::LogFormat::Json;
-    let result = commands::run(cli);
+    let result = commands::run(cli).map_err(ingest::locate::locate);
     aws::s3::remove_downloads();
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -171,7 +171,7 @@ fn showback_report(month: &MonthContext<'_>) -> Result<Option<ReportOutput>> {
     let frame = if uses_allocation {
         crate::commands::showback::allocated(month.settings, month.inputs, &month.keys)?
     } else {
-        showback::showback(month.costs.clone(), &month.keys)?.0
+        showback::showback(month.costs.clone(), &month.keys, &month.inputs.plan.names())?.0
     };
     Ok(Some(frame.into()))
 }

@@ -19,8 +19,7 @@ use crate::settings::Settings;
 
 /// Runs the command.
 pub fn run(settings: &Settings, args: &ShowbackArgs) -> Result<()> {
-    let keys: Vec<String> =
-        args.by.iter().filter(|k| !k.trim().is_empty()).map(|k| canonical_key(k)).collect();
+    let keys = group_keys(settings, &args.by)?;
     let allocating = !settings.gateway_sources().is_empty() || !settings.config.rules.is_empty();
     if !allocating {
         return by_tags(settings, &keys);
@@ -32,8 +31,11 @@ pub fn run(settings: &Settings, args: &ShowbackArgs) -> Result<()> {
             "pass `--cur`, `--focus` or `--ce`",
         ));
     };
-    let (tagged, coverage) =
-        showback::showback(showback::filter_period(frame, &settings.period), &keys)?;
+    let (tagged, coverage) = showback::showback(
+        showback::filter_period(frame, &settings.period),
+        &keys,
+        &inputs.plan.names(),
+    )?;
     report_coverage(settings, &coverage);
     let allocating = inputs.requests.is_some() || !settings.config.rules.is_empty();
     if tagged.height() == 0 && !allocating {
@@ -49,6 +51,38 @@ pub fn run(settings: &Settings, args: &ShowbackArgs) -> Result<()> {
     output::emit(&report, &settings.global, &spec(&coverage))
 }
 
+/// The canonical `--by` keys, each once (`--by dept,Dept` is one key); the first taxonomy
+/// key when none is given.
+pub fn group_keys(settings: &Settings, by: &[String]) -> Result<Vec<String>> {
+    let mut keys: Vec<String> = Vec::new();
+    for raw in by.iter().filter(|k| !k.trim().is_empty()) {
+        let key = canonical_key(raw);
+        // A taxonomy key spelled another way (`--by costcenter` for `cost_center`) is that key.
+        let key = settings
+            .config
+            .taxonomy
+            .keys
+            .iter()
+            .map(|k| canonical_key(k))
+            .find(|k| crate::enrich::taxonomy::same_key(k, &key))
+            .unwrap_or(key);
+        if key.is_empty() {
+            return Err(crate::error::hinted(
+                format!("`--by {raw}` names no key"),
+                "name a taxonomy key such as `dept`, a tag key, or a bill column",
+            ));
+        }
+        if !keys.iter().any(|k| crate::enrich::taxonomy::same_key(k, &key)) {
+            keys.push(key);
+        }
+    }
+    if keys.is_empty() {
+        let first = settings.config.taxonomy.keys.first().map_or("dept", String::as_str);
+        keys.push(canonical_key(first));
+    }
+    Ok(keys)
+}
+
 /// Showback by the bill's own tags (no gateway logs, no rules): one streaming pass per piece
 /// of the bill that resolves only the asked keys.
 fn by_tags(settings: &Settings, keys: &[String]) -> Result<()> {
@@ -60,17 +94,15 @@ fn by_tags(settings: &Settings, keys: &[String]) -> Result<()> {
             "pass `--cur`, `--focus` or `--ce`",
         ));
     }
-    let pieces = crate::ingest::read_cost_pieces(&sources, &plan)?;
-    let in_period =
-        pieces.iter().map(|piece| showback::filter_period(piece.clone(), &settings.period));
-    let (report, coverage) = showback::showback_of_pieces(in_period, keys)?;
+    let mut sums = showback::PieceSums::new(keys, &plan.names());
+    crate::ingest::for_each_cost_piece(&sources, &plan, &mut |piece| {
+        sums.add(showback::filter_period(piece, &settings.period))
+    })?;
+    let (report, coverage) = sums.finish()?;
     report_coverage(settings, &coverage);
     if report.height() == 0 {
-        let args = polars::prelude::UnionArgs {
-            to_supertypes: true,
-            ..polars::prelude::UnionArgs::default()
-        };
-        let frame = polars::prelude::concat(pieces, args)?;
+        // Only to name the periods the bill does hold: a second, rare pass.
+        let frame = crate::ingest::read_costs(&sources, &plan)?;
         crate::commands::attribution::warn_empty_period(settings, showback::periods(Some(frame))?);
     }
     warn_unknown_keys(settings, keys, &coverage);
@@ -131,8 +163,9 @@ fn warn_unknown_keys(settings: &Settings, keys: &[String], coverage: &Coverage) 
         settings.config.taxonomy.keys.iter().map(|k| canonical_key(k)).collect();
     for key in keys {
         let known = taxonomy.contains(key) || costs::FIXED.contains(&key.as_str());
-        let carried =
-            coverage.by_key.iter().any(|((k, _), (tagged, _, _))| k == key && !tagged.is_zero());
+        let carried = coverage.by_key.iter().any(|((k, _), found)| {
+            k == key && !(found.tagged_absolute + found.by_fallback_absolute).is_zero()
+        });
         if !known && !carried {
             tracing::warn!(
                 "no line item carries a `{key}` tag, so every line is `{UNALLOCATED}`; the taxonomy keys \
@@ -144,34 +177,47 @@ fn warn_unknown_keys(settings: &Settings, keys: &[String], coverage: &Coverage) 
 }
 
 /// Coverage on stderr, and a warning with its remedy for untagged cost and conflicts.
+///
+/// Coverage is the tagged share of the billed cost counted by absolute amount, line by line,
+/// so that credits and refunds can neither push it past 100% nor below 0; cost owned through
+/// `[taxonomy.fallbacks]` is shown apart, since no tag carries it.
 pub fn report_coverage(settings: &Settings, coverage: &Coverage) {
-    for ((key, currency), (tagged, total, untagged)) in &coverage.by_key {
-        let percent = if total.is_zero() {
-            100.0
-        } else {
-            tagged.to_f64_lossy() / total.to_f64_lossy() * 100.0
-        };
-        let line = format!(
-            "tag coverage `{key}`: {percent:.1}% of billed cost ({} of {} {currency})",
-            tagged.cents_string(),
-            total.cents_string()
+    for ((key, currency), found) in &coverage.by_key {
+        let mut line = format!(
+            "tag coverage `{key}`: {:.1}% of billed cost ({} of {} {currency}, by absolute amount)",
+            found.tagged_fraction() * 100.0,
+            found.tagged_absolute.cents_string(),
+            found.total_absolute.cents_string()
         );
+        if !found.by_fallback_absolute.is_zero() {
+            line.push_str(&format!(
+                "; {:.1}% more owned through `[taxonomy.fallbacks]`",
+                found.fallback_fraction() * 100.0
+            ));
+        }
         output::notice(&settings.global, &line);
-        if *untagged > 0 {
-            let missing = *total - *tagged;
+        if found.untagged_lines > 0 {
             tracing::warn!(
-                "{untagged} line items ({} {currency}) have no `{key}` tag and went to `{UNALLOCATED}` before \
-                 allocation; add an alias in `[taxonomy.aliases]` or a fallback in `[taxonomy.fallbacks]`",
-                missing.cents_string()
+                "{} ({} {currency}) {} no `{key}` tag and went to `{UNALLOCATED}` before \
+                 allocation; add an alias in `[taxonomy.aliases]` or a fallback in \
+                 `[taxonomy.fallbacks]`",
+                count(found.untagged_lines, "line item"),
+                found.untagged().cents_string(),
+                if found.untagged_lines == 1 { "has" } else { "have" },
             );
         }
     }
     if coverage.conflicts > 0 {
         tracing::warn!(
-            "{} line items carry conflicting owner tags; the first by precedence was kept and \
-             each line counted once; list them with `aispend query \"SELECT * FROM costs WHERE \
-             tag_conflicts > 0\"`",
-            coverage.conflicts
+            "{} {} conflicting owner tags; the first by precedence was kept and each line counted \
+             once; list them with `aispend query \"SELECT * FROM costs WHERE tag_conflicts > 0\"`",
+            count(coverage.conflicts, "line item"),
+            if coverage.conflicts == 1 { "carries" } else { "carry" },
         );
     }
+}
+
+/// `1 line item`, `2 line items`.
+fn count(number: u64, noun: &str) -> String {
+    if number == 1 { format!("1 {noun}") } else { format!("{number} {noun}s") }
 }

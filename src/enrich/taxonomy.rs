@@ -31,6 +31,26 @@ pub fn canonical_key(raw: &str) -> String {
     key
 }
 
+/// True when two canonical keys name one tag: they are compared without their `_`, because
+/// AWS writes a key in more than one way. CUR 1.0 keeps `CostCenter` as it is, CUR 2.0 and the
+/// Athena form split its humps into `cost_center`, and `SavingsPlanARN` even becomes
+/// `savings_plan_a_r_n`; all of them are the key `costcenter` once the separators are gone.
+pub fn same_key(a: &str, b: &str) -> bool {
+    if a == b {
+        return true;
+    }
+    let mut left = a.bytes().filter(|byte| *byte != b'_');
+    let mut right = b.bytes().filter(|byte| *byte != b'_');
+    let mut any = false;
+    loop {
+        match (left.next(), right.next()) {
+            (None, None) => return any,
+            (Some(x), Some(y)) if x == y => any = true,
+            _ => return false,
+        }
+    }
+}
+
 /// Canonical key of a CUR 1.0 tag header such as `resourceTags/user:Dept`, or `None` when the
 /// header is not a tag. Cost categories (`costCategory/Name`) are returned with
 /// `is_cost_category` set.
@@ -88,6 +108,8 @@ pub struct TagPlan {
 pub struct Resolved {
     pub values: Vec<Option<String>>,
     pub conflicts: u32,
+    /// Bit `i` is set when the `i`-th value came from a fallback, not from a tag.
+    pub fallbacks: u32,
 }
 
 impl TagPlan {
@@ -150,13 +172,14 @@ impl TagPlan {
     ) -> Resolved {
         let mut values = Vec::with_capacity(self.columns.len());
         let mut conflicts = 0;
+        let mut fallbacks = 0;
         for (column, sources) in &self.columns {
             let mut found: Vec<String> = Vec::new();
             for source in sources {
                 for wants_category in [false, true] {
                     for (key, raw, is_category) in tags {
-                        if key == source
-                            && *is_category == wants_category
+                        if *is_category == wants_category
+                            && same_key(key, source)
                             && let Some(value) = canonical_value(raw, self.normalize)
                         {
                             found.push(value);
@@ -168,9 +191,18 @@ impl TagPlan {
             if found.iter().any(|value| Some(value) != winner.as_ref()) {
                 conflicts += 1;
             }
-            values.push(winner.or_else(|| self.fallback(column, account, resource)));
+            let value = if winner.is_some() {
+                winner
+            } else {
+                let found = self.fallback(column, account, resource);
+                if found.is_some() && values.len() < 32 {
+                    fallbacks |= 1 << values.len();
+                }
+                found
+            };
+            values.push(value);
         }
-        Resolved { values, conflicts }
+        Resolved { values, conflicts, fallbacks }
     }
 
     /// The owner from the inference-profile or account fallbacks.
@@ -233,6 +265,19 @@ mod tests {
         assert_eq!(canonical_key("  Cost   department "), "cost_department");
         assert!(cur1_tag_header("costCategory/Team").unwrap().is_cost_category);
         assert_eq!(cur1_tag_header("lineItem/UsageType"), None);
+    }
+
+    #[test]
+    fn camel_case_and_split_humps_are_one_key() {
+        let cur1 = cur1_tag_header("resourceTags/user:CostCenter").unwrap().key;
+        assert_eq!(cur1, "costcenter");
+        assert!(same_key(&cur1, &cur2_tag_key("user_cost_center")));
+        assert!(same_key("d_e_p_t", "dept"));
+        assert!(!same_key("cost_center", "cost"));
+        assert!(!same_key("_", "__"));
+        let plan = plan("[taxonomy]\nkeys = [\"cost_center\"]\n");
+        let tags = vec![("costcenter".to_string(), "R&D".to_string(), false)];
+        assert_eq!(plan.resolve(&tags, "", "").values[0].as_deref(), Some("r&d"));
     }
 
     #[test]

@@ -29,6 +29,7 @@ pub struct CostRow {
     pub list_cost: Option<Money>,
     pub billing_currency: String,
     pub tag_conflicts: u32,
+    pub owner_fallbacks: u32,
     pub provisional: bool,
     pub owners: Vec<Option<String>>,
 }
@@ -100,6 +101,10 @@ impl CostBuilder {
             Column::new(
                 costs::TAG_CONFLICTS.into(),
                 rows.iter().map(|r| r.tag_conflicts).collect::<Vec<u32>>(),
+            ),
+            Column::new(
+                costs::OWNER_FALLBACKS.into(),
+                rows.iter().map(|r| r.owner_fallbacks).collect::<Vec<u32>>(),
             ),
             Column::new(
                 costs::PROVISIONAL.into(),

@@ -219,6 +219,7 @@ fn row_of(
         provisional: result.estimated,
         owners: owners.values,
         tag_conflicts: owners.conflicts,
+        owner_fallbacks: owners.fallbacks,
         ..CostRow::default()
     })
 }

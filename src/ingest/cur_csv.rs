@@ -11,7 +11,7 @@ use std::io::Read;
 
 use anyhow::{Context as _, Result};
 
-use super::builder::{CostBuilder, CostRow};
+use super::builder::CostRow;
 use super::time::parse_instant;
 use crate::enrich::taxonomy::{TagPlan, cur1_tag_header, cur2_tag_key, parse_json_tags};
 use crate::error::InputError;
@@ -148,8 +148,7 @@ pub fn read(
     input: impl Read,
     file: &str,
     plan: &TagPlan,
-    builder: &mut CostBuilder,
-    seen: &mut super::SeenRows,
+    each: &mut dyn FnMut(polars::prelude::DataFrame) -> Result<()>,
 ) -> Result<ReadStats> {
     let mut input = std::io::BufReader::new(input);
     let line_offset = super::crlf_line_offset(&mut input);
@@ -175,6 +174,7 @@ pub fn read(
     }
     let tag_columns = tag_columns(&header);
     let mut stats = ReadStats::default();
+    let mut pieces = super::PieceWriter::new(file, plan, each);
     let mut record = csv::StringRecord::new();
     loop {
         match reader.read_record(&mut record) {
@@ -187,16 +187,14 @@ pub fn read(
             }
         }
         let line = record.position().map_or(0, csv::Position::line) + line_offset;
-        if !seen.first_time(&record) {
-            continue;
-        }
         let row = Row { record: &record, header: &header, file, line };
         if SPLIT_CHILD_OPERATIONS.contains(&row.text(names::OPERATION)) {
             stats.split_children += 1;
             continue;
         }
-        builder.push(row.to_cost(unblended, &tag_columns, plan)?);
+        pieces.push(row.to_cost(unblended, &tag_columns, plan)?)?;
     }
+    pieces.finish()?;
     Ok(stats)
 }
 
@@ -355,6 +353,7 @@ impl Row<'_> {
             list_cost: self.optional_money(names::PUBLIC_COST)?,
             billing_currency: self.optional(names::CURRENCY).unwrap_or_else(|| "USD".into()),
             tag_conflicts: resolved.conflicts,
+            owner_fallbacks: resolved.fallbacks,
             owners: resolved.values,
         })
     }

@@ -9,7 +9,7 @@ use std::io::Read;
 
 use anyhow::{Context as _, Result};
 
-use super::builder::{CostBuilder, CostRow};
+use super::builder::CostRow;
 use super::time::parse_instant;
 use crate::enrich::taxonomy::{TagPlan, canonical_key, parse_json_tags};
 use crate::error::InputError;
@@ -50,8 +50,7 @@ pub fn read(
     input: impl Read,
     file: &str,
     plan: &TagPlan,
-    builder: &mut CostBuilder,
-    seen: &mut super::SeenRows,
+    each: &mut dyn FnMut(polars::prelude::DataFrame) -> Result<()>,
 ) -> Result<()> {
     let mut input = std::io::BufReader::new(input);
     let line_offset = super::crlf_line_offset(&mut input);
@@ -78,16 +77,23 @@ pub fn read(
         );
     }
     let has_invoice_column = index.contains_key(&names::INVOICE.to_ascii_lowercase());
+    let mut pieces = super::PieceWriter::new(file, plan, each);
     let mut record = csv::StringRecord::new();
-    while reader.read_record(&mut record).with_context(|| format!("cannot read `{file}`"))? {
-        let line = record.position().map_or(0, csv::Position::line) + line_offset;
-        if !seen.first_time(&record) {
-            continue;
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(error) => {
+                let line = error.position().map_or(0, csv::Position::line) + line_offset;
+                return Err(anyhow::Error::new(error)
+                    .context(format!("cannot read `{file}` at line {line}")));
+            }
         }
+        let line = record.position().map_or(0, csv::Position::line) + line_offset;
         let row = Row { record: &record, index: &index, file, line };
-        builder.push(row.to_cost(plan, has_invoice_column)?);
+        pieces.push(row.to_cost(plan, has_invoice_column)?)?;
     }
-    Ok(())
+    pieces.finish()
 }
 
 /// One record with its place in the file.
@@ -205,6 +211,7 @@ impl Row<'_> {
                 .optional(names::BILLING_CURRENCY)
                 .unwrap_or_else(|| "USD".into()),
             tag_conflicts: resolved.conflicts,
+            owner_fallbacks: resolved.fallbacks,
             owners: resolved.values,
         })
     }

@@ -10,6 +10,7 @@ pub mod cost_explorer;
 pub mod cur_csv;
 pub mod focus_csv;
 pub mod gateway;
+pub mod locate;
 pub mod manifest;
 pub mod metrics;
 pub mod parquet;
@@ -62,35 +63,30 @@ pub fn crlf_line_offset<R: std::io::Read>(input: &mut BufReader<R>) -> u64 {
     }
 }
 
-/// Fingerprints of the bill rows read so far, so a row delivered twice (the same file under
-/// two names, a repeated line) counts once. Rows must be identical in every column.
-#[derive(Debug, Default)]
-pub struct SeenRows {
-    fingerprints: std::collections::HashSet<u128>,
-    /// Rows skipped as exact repeats.
-    pub repeats: u64,
-}
+/// Rows of a CSV bill gathered into one piece: about 64 MiB of canonical rows, so memory is
+/// bounded by a piece, not by the file.
+pub const CSV_PIECE_ROWS: usize = 1 << 18;
 
-impl SeenRows {
-    /// True the first time a record is seen.
-    pub fn first_time(&mut self, record: &csv::StringRecord) -> bool {
-        use std::hash::{Hash as _, Hasher as _};
-        let mut halves = [0u64; 2];
-        for (salt, half) in halves.iter_mut().enumerate() {
-            let mut hasher = std::collections::hash_map::DefaultHasher::new();
-            salt.hash(&mut hasher);
-            for field in record {
-                field.hash(&mut hasher);
-            }
-            *half = hasher.finish();
-        }
-        let fingerprint = (u128::from(halves[0]) << 64) | u128::from(halves[1]);
-        let first = self.fingerprints.insert(fingerprint);
-        if !first {
-            self.repeats += 1;
-        }
-        first
+/// What identifies a file's content cheaply: its length and a digest of its first and last
+/// MiB. Two deliveries of one month under two names match; two different chunks of a month
+/// never do in practice, since they differ in length or in their first and last lines.
+fn content_fingerprint(path: &Path) -> Result<(u64, [u8; 32])> {
+    use sha2::Digest as _;
+    use std::io::{Seek as _, SeekFrom};
+    const EDGE: u64 = 1 << 20;
+    let mut file = File::open(path).with_context(|| format!("cannot open `{}`", path.display()))?;
+    let length = file.metadata()?.len();
+    let mut digest = sha2::Sha256::new();
+    let mut buffer = Vec::with_capacity(usize::try_from(EDGE).unwrap_or(1 << 20));
+    (&mut file).take(EDGE).read_to_end(&mut buffer)?;
+    digest.update(&buffer);
+    if length > EDGE {
+        buffer.clear();
+        file.seek(SeekFrom::Start(length.saturating_sub(EDGE).max(EDGE)))?;
+        file.take(EDGE).read_to_end(&mut buffer)?;
+        digest.update(&buffer);
     }
+    Ok((length, digest.finalize().into()))
 }
 
 /// Fails when a column the reader uses appears twice (without regard to case), since either
@@ -207,21 +203,39 @@ pub fn expand(sources: &[String]) -> Result<Vec<PathBuf>> {
         }
     }
     files.sort();
-    files.dedup();
+    // One file reached by two paths (`./x.csv` and `x.csv`, a link) is read once.
+    let mut real_paths = std::collections::HashSet::new();
+    files.retain(|file| real_paths.insert(std::fs::canonicalize(file).unwrap_or(file.clone())));
     Ok(files)
 }
 
 /// The canonical `costs` frame of every bill source, lazily.
 pub fn read_costs(sources: &[String], plan: &TagPlan) -> Result<LazyFrame> {
+    let mut frames = Vec::new();
+    for_each_cost_piece(sources, plan, &mut |piece| {
+        frames.push(piece);
+        Ok(())
+    })?;
     let args =
         UnionArgs { rechunk: false, parallel: true, to_supertypes: true, ..UnionArgs::default() };
-    Ok(concat(read_cost_pieces(sources, plan)?, args)?)
+    Ok(concat(frames, args)?)
 }
 
-/// The canonical `costs` frames of every bill source, as pieces that together hold every
-/// line once: a large Parquet file is cut at row group boundaries into pieces of about a
-/// million rows, so a report that sums piece by piece never holds the whole file decoded.
-pub fn read_cost_pieces(sources: &[String], plan: &TagPlan) -> Result<Vec<LazyFrame>> {
+/// Hands `each` the canonical `costs` frames of every bill source, one piece at a time, in
+/// file order; together the pieces hold every line once. A large Parquet file is cut at row
+/// group boundaries into lazy pieces of about a million rows, and a CSV bill is parsed
+/// [`CSV_PIECE_ROWS`] rows at a time, so a report that sums each piece as it comes never
+/// holds the whole bill.
+///
+/// A file whose content repeats one read before (the same month saved under two names, or
+/// one file reached by two paths) is read once, with a warning: it is one delivery, and the
+/// invoice counts it once. Rows that repeat inside one delivery are all kept, because two
+/// line items may be equal in every column and still be two charges.
+pub fn for_each_cost_piece(
+    sources: &[String],
+    plan: &TagPlan,
+    each: &mut dyn FnMut(LazyFrame) -> Result<()>,
+) -> Result<()> {
     let files = expand(sources)?;
     if files.is_empty() {
         return Err(hinted(
@@ -229,46 +243,91 @@ pub fn read_cost_pieces(sources: &[String], plan: &TagPlan) -> Result<Vec<LazyFr
             "pass `--cur`, `--focus` or `--ce`, or list sources under `[sources]` in aispend.toml",
         ));
     }
-    let mut frames = Vec::with_capacity(files.len());
     let mut split_children = 0;
-    let mut seen = SeenRows::default();
+    let mut delivered: std::collections::HashMap<(u64, [u8; 32]), PathBuf> =
+        std::collections::HashMap::new();
     let bar = crate::logging::progress(files.len() as u64, "reading the bill");
     for file in &files {
         let name = file.display().to_string();
         bar.set_message(name.clone());
         bar.inc(1);
+        let format = detect_cost_format(file)?;
+        if let Some(first) = delivered.insert(content_fingerprint(file)?, file.clone()) {
+            tracing::warn!(
+                "`{name}` has the same content as `{}` and was read once; pass a report folder so \
+                 that its manifest picks the current delivery",
+                first.display()
+            );
+            continue;
+        }
         tracing::debug!("reading `{name}`");
-        let frame = match detect_cost_format(file)? {
+        match format {
             CostFormat::Parquet(kind) => {
-                frames.extend(parquet::read_pieces(&name, kind, plan)?);
-                continue;
-            }
-            csv_format => {
-                let mut builder = CostBuilder::new(plan.names(), &name);
-                let input = open(file)?;
-                if csv_format == CostFormat::FocusCsv {
-                    focus_csv::read(input, &name, plan, &mut builder, &mut seen)?;
-                } else {
-                    let stats = cur_csv::read(input, &name, plan, &mut builder, &mut seen)?;
-                    split_children += stats.split_children;
+                for piece in parquet::read_pieces(&name, kind, plan)? {
+                    each(piece)?;
                 }
-                builder.finish()?.lazy()
             }
-        };
-        frames.push(frame);
+            CostFormat::FocusCsv => {
+                focus_csv::read(open(file)?, &name, plan, &mut |piece| each(piece.lazy()))?;
+            }
+            CostFormat::Cur1Csv | CostFormat::Cur2Csv => {
+                let stats =
+                    cur_csv::read(open(file)?, &name, plan, &mut |piece| each(piece.lazy()))?;
+                split_children += stats.split_children;
+            }
+        }
     }
     bar.finish_and_clear();
-    if seen.repeats > 0 {
-        tracing::warn!(
-            "{} bill rows repeat an earlier row in every column and were counted once; check that \
-             no month was delivered twice under two names",
-            seen.repeats
-        );
-    }
     if split_children > 0 {
         tracing::info!(
             "left out {split_children} split cost allocation child rows (EKSPod-EC2, ECSTask-EC2)"
         );
     }
-    Ok(frames)
+    Ok(())
+}
+
+/// Gathers the rows of one CSV bill into frames of [`CSV_PIECE_ROWS`] rows and hands each to
+/// a consumer as soon as it is full.
+pub struct PieceWriter<'a> {
+    builder: CostBuilder,
+    owner_names: Vec<String>,
+    file: String,
+    emitted: bool,
+    each: &'a mut dyn FnMut(DataFrame) -> Result<()>,
+}
+
+impl<'a> PieceWriter<'a> {
+    /// A writer for the rows of `file`, resolved with `plan`.
+    pub fn new(
+        file: &str,
+        plan: &TagPlan,
+        each: &'a mut dyn FnMut(DataFrame) -> Result<()>,
+    ) -> PieceWriter<'a> {
+        let owner_names = plan.names();
+        PieceWriter {
+            builder: CostBuilder::new(owner_names.clone(), file),
+            owner_names,
+            file: file.to_string(),
+            emitted: false,
+            each,
+        }
+    }
+
+    /// Adds a row, handing on the piece once it is full.
+    pub fn push(&mut self, row: builder::CostRow) -> Result<()> {
+        self.builder.push(row);
+        if self.builder.len() >= CSV_PIECE_ROWS { self.flush() } else { Ok(()) }
+    }
+
+    /// Hands on the rows gathered so far; a file without rows still yields one empty frame.
+    pub fn finish(mut self) -> Result<()> {
+        if !self.builder.is_empty() || !self.emitted { self.flush() } else { Ok(()) }
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        let fresh = CostBuilder::new(self.owner_names.clone(), &self.file);
+        let full = std::mem::replace(&mut self.builder, fresh);
+        self.emitted = true;
+        (self.each)(full.finish()?)
+    }
 }

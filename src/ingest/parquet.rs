@@ -12,7 +12,9 @@ use polars::prelude::*;
 
 use super::cur_csv::{SPLIT_CHILD_OPERATIONS, USAGE_QUANTITY_TYPES, names as cur};
 use super::focus_csv::names as focus;
-use crate::enrich::taxonomy::{Resolved, TagPlan, canonical_key, cur2_tag_key, parse_json_tags};
+use crate::enrich::taxonomy::{
+    Resolved, TagPlan, canonical_key, cur2_tag_key, parse_json_tags, same_key,
+};
 use crate::model::{self, costs};
 use crate::money::Money;
 
@@ -107,7 +109,7 @@ fn pieces_of(
     clippy::redundant_closure_for_method_calls,
     reason = "the row group type lives in a crate that polars does not re-export"
 )]
-fn row_group_sizes(path: &str) -> Result<Vec<usize>> {
+pub(crate) fn row_group_sizes(path: &str) -> Result<Vec<usize>> {
     let file = anyhow::Context::with_context(std::fs::File::open(path), || {
         format!("cannot open `{path}`")
     })?;
@@ -491,6 +493,7 @@ fn cur2(frame: LazyFrame, c: &Columns, plan: &TagPlan) -> Result<LazyFrame> {
         account: c.text(cur::ACCOUNT.1),
         resource: c.text(cur::RESOURCE.1),
         prefixed: true,
+        path: c.path.clone(),
     };
     finish(frame, fixed, tags, invoice.is_null(), plan)
 }
@@ -532,6 +535,7 @@ fn focus_frame(frame: LazyFrame, c: &Columns, plan: &TagPlan) -> Result<LazyFram
         account: c.text(focus::SUB_ACCOUNT),
         resource: c.text(focus::RESOURCE),
         prefixed: false,
+        path: c.path.clone(),
     };
     let provisional = if has_invoice { invoice.is_null() } else { lit(false) };
     finish(frame, fixed, tags, provisional, plan)
@@ -545,7 +549,12 @@ fn canonical(frame: LazyFrame, c: &Columns, plan: &TagPlan) -> Result<LazyFrame>
         .map(|name| match *name {
             n if costs::MONEY.contains(&n) || n == costs::CONSUMED_QUANTITY => c.money(n).alias(n),
             costs::CHARGE_PERIOD_START => c.instant(name).alias(*name),
-            costs::TAG_CONFLICTS => lit(0u32).alias(*name),
+            costs::TAG_CONFLICTS | costs::OWNER_FALLBACKS => match c.find(name) {
+                Some(real) => {
+                    col(real.as_str()).cast(DataType::UInt32).fill_null(lit(0u32)).alias(*name)
+                }
+                None => lit(0u32).alias(*name),
+            },
             costs::PROVISIONAL => match c.find(name) {
                 Some(real) => {
                     col(real.as_str()).cast(DataType::Boolean).fill_null(lit(false)).alias(*name)
@@ -572,6 +581,8 @@ struct TagInputs {
     resource: Expr,
     /// CUR 2.0 map keys carry a `user_` prefix.
     prefixed: bool,
+    /// The file, for messages.
+    path: String,
 }
 
 /// Adds the owner columns and the conflict count, and orders the columns canonically.
@@ -593,7 +604,8 @@ fn finish(
         |input: Expr| if has_fallbacks { input } else { lit(NULL).cast(DataType::String) };
     let output_names = names.clone();
     let prefixed = tags.prefixed;
-    let resolver = move |columns: &mut [Column]| resolve_owners(columns, &plan, prefixed);
+    let path = tags.path.clone();
+    let resolver = move |columns: &mut [Column]| resolve_owners(columns, &plan, prefixed, &path);
     let owners = tag_column(&tags.tags).map_many(
         resolver,
         &[tag_column(&tags.categories), fallback(tags.account), fallback(tags.resource)],
@@ -606,6 +618,9 @@ fn finish(
         .iter()
         .map(|name| match *name {
             costs::TAG_CONFLICTS => col("__owners").struct_().field_by_name(costs::TAG_CONFLICTS),
+            costs::OWNER_FALLBACKS => {
+                col("__owners").struct_().field_by_name(costs::OWNER_FALLBACKS)
+            }
             other => col(other),
         })
         .collect();
@@ -620,6 +635,7 @@ fn owners_field(names: &[String]) -> Field {
     let mut fields: Vec<Field> =
         names.iter().map(|n| Field::new(n.as_str().into(), DataType::String)).collect();
     fields.push(Field::new(costs::TAG_CONFLICTS.into(), DataType::UInt32));
+    fields.push(Field::new(costs::OWNER_FALLBACKS.into(), DataType::UInt32));
     Field::new("__owners".into(), DataType::Struct(fields))
 }
 
@@ -630,7 +646,12 @@ fn owners_field(names: &[String]) -> Field {
 /// account and resource when fallbacks are configured), each named by its Arrow view, so two
 /// equal views are always the same text. A bill repeats few signatures, so each is resolved
 /// once per batch and the other rows only look it up, without allocating or hashing text.
-fn resolve_owners(columns: &mut [Column], plan: &TagPlan, prefixed: bool) -> PolarsResult<Column> {
+fn resolve_owners(
+    columns: &mut [Column],
+    plan: &TagPlan,
+    prefixed: bool,
+    path: &str,
+) -> PolarsResult<Column> {
     let length = broadcast(columns);
     let mut wanted: Vec<&str> = Vec::new();
     for (_, sources) in &plan.columns {
@@ -640,11 +661,11 @@ fn resolve_owners(columns: &mut [Column], plan: &TagPlan, prefixed: bool) -> Pol
             }
         }
     }
-    let slot_of = |canonical: &str| wanted.iter().position(|w| *w == canonical);
-    let tags = TagCells::new(&columns[0], &|raw| {
+    let slot_of = |canonical: &str| wanted.iter().position(|w| same_key(w, canonical));
+    let tags = TagCells::new(&columns[0], path, &|raw| {
         slot_of(&if prefixed { cur2_tag_key(raw) } else { canonical_key(raw) })
     })?;
-    let categories = TagCells::new(&columns[1], &|raw| slot_of(&canonical_key(raw)))?;
+    let categories = TagCells::new(&columns[1], path, &|raw| slot_of(&canonical_key(raw)))?;
     let fallbacks = plan.has_fallbacks();
     let accounts = TextCells::new(&columns[2])?;
     let resources = TextCells::new(&columns[3])?;
@@ -693,6 +714,8 @@ fn resolve_owners(columns: &mut [Column], plan: &TagPlan, prefixed: bool) -> Pol
         .collect();
     let conflicts: Vec<u32> = picks.iter().map(|pick| results[*pick].conflicts).collect();
     fields.push(Column::new(costs::TAG_CONFLICTS.into(), conflicts));
+    let fallbacks: Vec<u32> = picks.iter().map(|pick| results[*pick].fallbacks).collect();
+    fields.push(Column::new(costs::OWNER_FALLBACKS.into(), fallbacks));
     Ok(StructChunked::from_columns("__owners".into(), length, &fields)?.into_column())
 }
 
@@ -715,7 +738,11 @@ enum TagCells {
 impl TagCells {
     /// Reads the column; `slot` gives the slot of a raw key, or `None` for a key the plan
     /// does not read.
-    fn new(column: &Column, slot: &dyn Fn(&str) -> Option<usize>) -> PolarsResult<TagCells> {
+    fn new(
+        column: &Column,
+        path: &str,
+        slot: &dyn Fn(&str) -> Option<usize>,
+    ) -> PolarsResult<TagCells> {
         match column.dtype() {
             DataType::List(_) if !column.is_empty() => {
                 let list = column.list()?.rechunk();
@@ -758,7 +785,8 @@ impl TagCells {
                         continue;
                     }
                     let pairs = parse_json_tags(value).map_err(|expected| {
-                        polars_err!(ComputeError: "tags: expected {expected}, found `{value}`")
+                        let name = column.name();
+                        polars_err!(ComputeError: "cannot read `{path}`: column `{name}`: expected {expected}, found `{value}`")
                     })?;
                     parsed.push(
                         pairs
@@ -961,9 +989,9 @@ mod tests {
         assert_eq!(pieces.len(), 2, "row groups of 3, 3, 3 and 1 rows make pieces of 6 and 4");
         let keys = vec!["dept".to_string()];
         let (in_pieces, coverage) =
-            crate::report::showback::showback_of_pieces(pieces, &keys).unwrap();
+            crate::report::showback::showback_of_pieces(pieces, &keys, &plan.names()).unwrap();
         let whole = read(path, ParquetKind::Cur2, &plan).unwrap();
-        let (at_once, _) = crate::report::showback::showback(whole, &keys).unwrap();
+        let (at_once, _) = crate::report::showback::showback(whole, &keys, &plan.names()).unwrap();
         assert!(in_pieces.equals_missing(&at_once), "{in_pieces}\n{at_once}");
         // a 0.1+0.4+0.7+1.0 = 2.2, b 0.2+0.6 = 0.8, c 0.5+0.9 = 1.4, untagged 0.3+0.8 = 1.1.
         let billed = crate::ingest::builder::money_values(in_pieces.column("billed_cost").unwrap())
@@ -974,7 +1002,7 @@ mod tests {
         assert_eq!(billed, ["1.10", "2.20", "0.80", "1.40"]);
         let lines = in_pieces.column("line_items").unwrap().u64().unwrap().to_vec();
         assert_eq!(lines, [Some(2), Some(4), Some(2), Some(2)]);
-        assert_eq!(coverage.by_key[&("dept".to_string(), "USD".to_string())].2, 2);
+        assert_eq!(coverage.by_key[&("dept".to_string(), "USD".to_string())].untagged_lines, 2);
     }
 
     #[test]
@@ -1000,7 +1028,8 @@ mod tests {
         let tags = Series::new("resource_tags".into(), rows).into_column();
         let sliced = tags.slice(1, 2);
         let cells =
-            TagCells::new(&sliced, &|key| (cur2_tag_key(key) == "dept").then_some(3)).unwrap();
+            TagCells::new(&sliced, "t.parquet", &|key| (cur2_tag_key(key) == "dept").then_some(3))
+                .unwrap();
         for (row, dept) in [(0, "b"), (1, "c")] {
             let mut pairs = Vec::new();
             cells.push_pairs(row, 1, &mut pairs);

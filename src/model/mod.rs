@@ -32,6 +32,9 @@ pub mod costs {
     pub const SOURCE_FILE: &str = "source_file";
     /// Number of taxonomy keys on the line whose sources disagreed.
     pub const TAG_CONFLICTS: &str = "tag_conflicts";
+    /// Which taxonomy columns of the line were filled by a fallback, not a tag: bit `i` for
+    /// the `i`-th owner column.
+    pub const OWNER_FALLBACKS: &str = "owner_fallbacks";
     /// True when the period is not final (Cost Explorer `Estimated`, blank invoice id).
     pub const PROVISIONAL: &str = "provisional";
 
@@ -45,7 +48,7 @@ pub mod costs {
     pub const TO_REGION_ID: &str = "to_region_id";
 
     /// The fixed columns, in output order; taxonomy columns follow them.
-    pub const FIXED: [&str; 23] = [
+    pub const FIXED: [&str; 24] = [
         CHARGE_PERIOD_START,
         BILLING_PERIOD,
         PROVIDER,
@@ -68,6 +71,7 @@ pub mod costs {
         BILLING_CURRENCY,
         SOURCE_FILE,
         TAG_CONFLICTS,
+        OWNER_FALLBACKS,
         PROVISIONAL,
     ];
 
