@@ -16,6 +16,10 @@ use std::str::FromStr;
 pub const SCALE: u32 = 18;
 /// `10^SCALE`, the raw value of one currency unit.
 pub const ONE: i128 = 1_000_000_000_000_000_000;
+/// Amounts read from input are below `10^15` in size (raw `10^33`): a line item of a
+/// quadrillion is a broken column, and the bound keeps every sum of such amounts inside the
+/// 38 digits of a money column.
+const LIMIT_RAW: i128 = 1_000_000_000_000_000 * ONE;
 /// Decimal precision used for money columns in frames.
 pub const PRECISION: usize = 38;
 
@@ -28,10 +32,21 @@ pub struct Money(i128);
 pub enum MoneyError {
     #[error("expected a decimal number, found `{0}`")]
     NotANumber(String),
-    #[error("the amount `{0}` is too large")]
+    #[error("the amount `{0}` is out of range: amounts must be below 10^15 in size")]
     Overflow(String),
     #[error("expected a finite number, found `{0}`")]
     NotFinite(String),
+}
+
+impl MoneyError {
+    /// What an input cell should have held, for an error message: `a decimal number`.
+    pub fn expected(&self) -> &'static str {
+        match self {
+            MoneyError::NotANumber(_) => "a decimal number",
+            MoneyError::Overflow(_) => "an amount below 10^15 in size",
+            MoneyError::NotFinite(_) => "a finite amount",
+        }
+    }
 }
 
 impl Money {
@@ -289,6 +304,10 @@ fn parse_decimal(text: &str) -> Option<Money> {
     let shift = exponent.checked_sub(fraction_len)?.checked_add(i32::try_from(SCALE).ok()?)?;
     let raw =
         scale_digits(whole.bytes().chain(fraction.bytes()), whole.len() + fraction.len(), shift)?;
+    // Bounded so that sums of a bill stay far inside the 38 digits of a money column.
+    if raw >= LIMIT_RAW {
+        return None;
+    }
     Some(Money(if negative { -raw } else { raw }))
 }
 

@@ -25,7 +25,8 @@ enum Check {
 impl Check {
     /// The check that an error's "expected" text names.
     fn of(expected: &str) -> Option<Check> {
-        if expected.starts_with("a decimal number") || expected.starts_with("a finite amount") {
+        let money = ["a decimal number", "a finite amount", "an amount below"];
+        if money.iter().any(|m| expected.starts_with(m)) {
             Some(Check::Money)
         } else if expected.starts_with("a time stamp") {
             Some(Check::Instant)
@@ -39,8 +40,8 @@ impl Check {
     /// True when a cell passes (null, empty and `NULL` always do).
     fn passes(self, cell: &AnyValue<'_>) -> bool {
         let text = match cell {
-            AnyValue::Float64(value) => return value.is_finite(),
-            AnyValue::Float32(value) => return value.is_finite(),
+            AnyValue::Float64(value) => return Money::from_f64(*value).is_ok(),
+            AnyValue::Float32(value) => return Money::from_f64(f64::from(*value)).is_ok(),
             AnyValue::String(text) => *text,
             AnyValue::StringOwned(text) => text.as_str(),
             _ => return true,
@@ -59,8 +60,9 @@ impl Check {
     fn hint(self) -> &'static str {
         match self {
             Check::Money => {
-                "amounts must be finite decimals such as `12.5` or `3e-06`, with `.` for the \
-                 fraction and no thousands separator; fix the tool that wrote the file"
+                "amounts must be finite decimals below 10^15 in size, such as `12.5` or \
+                 `3e-06`, with `.` for the fraction and no thousands separator; fix the tool \
+                 that wrote the file"
             }
             Check::Instant => "time stamps are ISO 8601, such as `2025-01-31T23:00:00Z`",
             Check::Tags => {

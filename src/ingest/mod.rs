@@ -67,10 +67,10 @@ pub fn crlf_line_offset<R: std::io::Read>(input: &mut BufReader<R>) -> u64 {
 /// bounded by a piece, not by the file.
 pub const CSV_PIECE_ROWS: usize = 1 << 18;
 
-/// What identifies a file's content cheaply: its length and a digest of its first and last
-/// MiB. Two deliveries of one month under two names match; two different chunks of a month
-/// never do in practice, since they differ in length or in their first and last lines.
-fn content_fingerprint(path: &Path) -> Result<(u64, [u8; 32])> {
+/// What identifies a Parquet file's content cheaply: its length and a digest of its first
+/// and last MiB (the footer, with its row counts and statistics). Two copies of one file
+/// match; two chunks of a month never do in practice.
+fn parquet_fingerprint(path: &Path) -> Result<(u64, [u8; 32])> {
     use sha2::Digest as _;
     use std::io::{Seek as _, SeekFrom};
     const EDGE: u64 = 1 << 20;
@@ -87,6 +87,88 @@ fn content_fingerprint(path: &Path) -> Result<(u64, [u8; 32])> {
         digest.update(&buffer);
     }
     Ok((length, digest.finalize().into()))
+}
+
+/// Lines of a CSV bill (the header and the first line items) that tell two deliveries apart.
+const HEAD_LINES: usize = 17;
+
+/// A digest of the first [`HEAD_LINES`] lines of a CSV bill's text, after gzip: a `.csv`
+/// and its `.csv.gz` have one head. Two chunks of one delivery hold different line items,
+/// so they never share their head; two files that do hold, at least in part, the same
+/// line items.
+fn csv_head(path: &Path) -> Result<[u8; 32]> {
+    use sha2::Digest as _;
+    use std::io::BufRead as _;
+    let mut input = BufReader::new(open(path)?);
+    let mut digest = sha2::Sha256::new();
+    let mut line = Vec::new();
+    for _ in 0..HEAD_LINES {
+        line.clear();
+        let read = input
+            .by_ref()
+            .take(1 << 20)
+            .read_until(b'\n', &mut line)
+            .with_context(|| format!("cannot read `{}`", path.display()))?;
+        if read == 0 {
+            break;
+        }
+        digest.update(&line);
+    }
+    Ok(digest.finalize().into())
+}
+
+/// A digest of a CSV bill's whole text, after gzip.
+fn csv_digest(path: &Path) -> Result<[u8; 32]> {
+    use sha2::Digest as _;
+    let mut input = open(path)?;
+    let mut digest = sha2::Sha256::new();
+    let mut buffer = vec![0u8; 1 << 20];
+    loop {
+        let read =
+            input.read(&mut buffer).with_context(|| format!("cannot read `{}`", path.display()))?;
+        if read == 0 {
+            break;
+        }
+        digest.update(&buffer[..read]);
+    }
+    Ok(digest.finalize().into())
+}
+
+/// The files already read, to read each delivery once.
+#[derive(Default)]
+struct Deliveries {
+    parquet: std::collections::HashMap<(u64, [u8; 32]), PathBuf>,
+    csv_heads: std::collections::HashMap<[u8; 32], PathBuf>,
+}
+
+impl Deliveries {
+    /// The earlier file that `file` repeats, if any. A CSV bill that begins like an earlier
+    /// one but differs later is an error: two deliveries of one month would count it twice.
+    fn repeated(&mut self, file: &Path, format: CostFormat) -> Result<Option<PathBuf>> {
+        if let CostFormat::Parquet(_) = format {
+            let key = parquet_fingerprint(file)?;
+            return Ok(self.parquet.insert(key, file.to_path_buf()));
+        }
+        let head = csv_head(file)?;
+        let Some(first) = self.csv_heads.get(&head).cloned() else {
+            self.csv_heads.insert(head, file.to_path_buf());
+            return Ok(None);
+        };
+        if csv_digest(&first)? == csv_digest(file)? {
+            return Ok(Some(first));
+        }
+        Err(hinted(
+            format!(
+                "`{}` begins with the same {} lines as `{}` but differs further on: they look \
+                 like two deliveries of one month, and adding them would count it twice",
+                file.display(),
+                HEAD_LINES,
+                first.display()
+            ),
+            "pass the report folder, so that its manifest picks the current delivery, or only \
+             the current file",
+        ))
+    }
 }
 
 /// Fails when a column the reader uses appears twice (without regard to case), since either
@@ -143,10 +225,44 @@ pub fn detect_cost_format(path: &Path) -> Result<CostFormat> {
             )
         });
     }
+    let mut raw = [0u8; 4];
+    let read = File::open(path)?.read(&mut raw)?;
+    if read == 4 && raw == *b"PK\x03\x04" {
+        return Err(hinted(
+            format!("`{name}` is a ZIP archive, which aispend does not read"),
+            "unzip it and pass the CSV inside, or set the export's compression to GZIP or Parquet",
+        ));
+    }
+    let mut input = BufReader::new(open(path)?);
+    let head = input.fill_buf().with_context(|| format!("cannot read `{name}`"))?;
+    if head.is_empty() {
+        return Err(hinted(
+            format!("`{name}` holds no data once decompressed"),
+            "the export may still be in progress; download it again",
+        ));
+    }
+    if head.starts_with(b"PAR1") {
+        return Err(hinted(
+            format!("`{name}` is a gzip-compressed Parquet file"),
+            "decompress it with `gunzip`; Parquet compresses its own pages",
+        ));
+    }
     let mut header = String::new();
-    BufReader::new(open(path)?)
+    input
         .read_line(&mut header)
-        .with_context(|| format!("cannot read `{name}`"))?;
+        .with_context(|| format!("cannot read the header of `{name}`: expected UTF-8 text"))?;
+    if !header.contains(',') {
+        if let Some(separator) = [';', '\t', '|'].into_iter().find(|c| header.contains(*c)) {
+            let shown =
+                if separator == '\t' { "a tab".to_string() } else { format!("`{separator}`") };
+            return Err(hinted(
+                format!(
+                    "`{name}` separates its columns with {shown}; bills separate them with `,`"
+                ),
+                "export the bill again as plain CSV, or convert the separator to `,`",
+            ));
+        }
+    }
     let lower = header.to_ascii_lowercase();
     if lower.contains("lineitem/unblendedcost") {
         Ok(CostFormat::Cur1Csv)
@@ -244,15 +360,14 @@ pub fn for_each_cost_piece(
         ));
     }
     let mut split_children = 0;
-    let mut delivered: std::collections::HashMap<(u64, [u8; 32]), PathBuf> =
-        std::collections::HashMap::new();
+    let mut delivered = Deliveries::default();
     let bar = crate::logging::progress(files.len() as u64, "reading the bill");
     for file in &files {
         let name = file.display().to_string();
         bar.set_message(name.clone());
         bar.inc(1);
         let format = detect_cost_format(file)?;
-        if let Some(first) = delivered.insert(content_fingerprint(file)?, file.clone()) {
+        if let Some(first) = delivered.repeated(file, format)? {
             tracing::warn!(
                 "`{name}` has the same content as `{}` and was read once; pass a report folder so \
                  that its manifest picks the current delivery",

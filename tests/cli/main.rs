@@ -2,6 +2,7 @@
 
 mod attribution;
 mod budgets;
+mod deliveries;
 mod foundation;
 mod insights;
 mod unattended;

@@ -1,0 +1,282 @@
+//! Which files of a report folder make up the bill, and what the totals of several
+//! currencies look like. Every expected value is worked out by hand beside it.
+
+#![allow(clippy::unwrap_used)]
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+const HEADER: &str = "lineItem/LineItemType,lineItem/UsageStartDate,lineItem/UnblendedCost,\
+                      lineItem/CurrencyCode,resourceTags/user:dept\n";
+
+fn aispend(dir: &Path) -> Command {
+    let mut command = Command::cargo_bin("aispend").unwrap();
+    command.current_dir(dir).env("NO_COLOR", "1").env_remove("RUST_LOG");
+    command
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+/// A CUR 1.0 CSV of (day, amount, currency, dept) lines.
+fn cur1(lines: &[(&str, &str, &str, &str)]) -> String {
+    let mut text = HEADER.to_string();
+    for (day, amount, currency, dept) in lines {
+        text.push_str(&format!("Usage,{day}T00:00:00Z,{amount},{currency},{dept}\n"));
+    }
+    text
+}
+
+fn gzip(text: &str) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(text.as_bytes()).unwrap();
+    encoder.finish().unwrap()
+}
+
+/// `showback --format csv` rows (header left out) and stderr; fails on a failed run.
+fn showback(dir: &Path, args: &[&str]) -> (Vec<String>, String) {
+    let output = aispend(dir).args(["showback", "--format", "csv"]).args(args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).to_string();
+    assert!(output.status.success(), "{stderr}");
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    (stdout.lines().skip(1).map(str::to_string).collect(), stderr)
+}
+
+/// The exit code and stderr of a run expected to fail.
+fn failure(dir: &Path, args: &[&str]) -> (Option<i32>, String) {
+    let output = aispend(dir).args(args).output().unwrap();
+    assert!(!output.status.success(), "{}", String::from_utf8_lossy(&output.stdout));
+    (output.status.code(), String::from_utf8_lossy(&output.stderr).to_string())
+}
+
+#[test]
+fn a_manifest_names_only_files_of_its_own_month() {
+    // Every month's chunks are called `r-1`, `r-2`. January's manifest lists only `r-1`
+    // (10.00); its `r-2` (20.00) is a stale leftover. February lists `r-1` (5.00) and
+    // `r-2` (7.00). January is 10.00 and February 12.00: January's stale `r-2` is never
+    // read, neither for itself nor in place of February's.
+    let dir = tempfile::tempdir().unwrap();
+    let jan = "r/20250101-20250201";
+    let feb = "r/20250201-20250301";
+    write(
+        dir.path(),
+        &format!("{jan}/r-1.csv.gz"),
+        &gzip(&cur1(&[("2025-01-03", "10", "USD", "ops")])),
+    );
+    write(
+        dir.path(),
+        &format!("{jan}/r-2.csv.gz"),
+        &gzip(&cur1(&[("2025-01-04", "20", "USD", "ops")])),
+    );
+    write(
+        dir.path(),
+        &format!("{feb}/r-1.csv.gz"),
+        &gzip(&cur1(&[("2025-02-03", "5", "USD", "ops")])),
+    );
+    let manifest = |period: &str, keys: &[&str]| {
+        let keys: Vec<String> = keys.iter().map(|k| format!("\"p/r/{period}/{k}\"")).collect();
+        format!("{{\"assemblyId\":\"a\",\"reportKeys\":[{}]}}", keys.join(","))
+    };
+    write(
+        dir.path(),
+        &format!("{jan}/r-Manifest.json"),
+        manifest("20250101-20250201", &["r-1.csv.gz"]).as_bytes(),
+    );
+    let feb_manifest = manifest("20250201-20250301", &["r-1.csv.gz", "r-2.csv.gz"]);
+    write(dir.path(), &format!("{feb}/r-Manifest.json"), feb_manifest.as_bytes());
+
+    // February's `r-2` is not there yet: the month is incomplete, which is an error.
+    let (code, stderr) = failure(dir.path(), &["showback", "--cur", "r"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains(
+            "20250201-20250301/r-2.csv.gz`, which is not among the files of its billing period"
+        ),
+        "{stderr}"
+    );
+
+    write(
+        dir.path(),
+        &format!("{feb}/r-2.csv.gz"),
+        &gzip(&cur1(&[("2025-02-04", "7", "USD", "ops")])),
+    );
+    let (rows, _) = showback(dir.path(), &["--cur", "r"]);
+    assert_eq!(rows, ["2025-01,ops,10.00,10.00,1,1,USD", "2025-02,ops,12.00,12.00,1,2,USD"]);
+}
+
+#[test]
+fn two_assemblies_without_the_period_manifest_are_refused() {
+    // A create-new folder copied without `r/20250101-20250201/r-Manifest.json`: assembly
+    // `aaaa` (100 + 200) and `bbbb` (110 + 220) are two deliveries of January. Adding them
+    // (630) would count the month twice, and nothing says which is current.
+    let dir = tempfile::tempdir().unwrap();
+    let period = "r/20250101-20250201";
+    let old = cur1(&[("2025-01-03", "100", "USD", "sales"), ("2025-01-04", "200", "USD", "sales")]);
+    let new = cur1(&[("2025-01-03", "110", "USD", "sales"), ("2025-01-04", "220", "USD", "sales")]);
+    write(dir.path(), &format!("{period}/aaaa/r-1.csv.gz"), &gzip(&old));
+    write(dir.path(), &format!("{period}/bbbb/r-1.csv.gz"), &gzip(&new));
+    let (code, stderr) = failure(dir.path(), &["showback", "--cur", "r"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("holds 2 deliveries of one billing period (`aaaa`, `bbbb`)"),
+        "{stderr}"
+    );
+
+    // The folder of one assembly is that delivery: 110 + 220 = 330.
+    let (rows, _) = showback(dir.path(), &["--cur", &format!("{period}/bbbb")]);
+    assert_eq!(rows, ["2025-01,sales,330.00,330.00,1,2,USD"]);
+}
+
+#[test]
+fn a_cur2_data_partition_is_read_through_its_manifest() {
+    // The manifest lists `exp-00001.csv.gz` (4.00); `exp-00002.csv.gz` (999.00) is a
+    // leftover of an earlier refresh. Passing the data partition itself still reads 4.00.
+    let dir = tempfile::tempdir().unwrap();
+    let header = "line_item_line_item_type,line_item_usage_start_date,line_item_unblended_cost,\
+                  line_item_currency_code,resource_tags\n";
+    let file = |amount: &str| {
+        gzip(&format!(
+            "{header}Usage,2025-01-05T00:00:00Z,{amount},USD,\"{{\"\"user_dept\"\":\"\"ops\"\"}}\"\n"
+        ))
+    };
+    let data = "exp/data/BILLING_PERIOD=2025-01";
+    write(dir.path(), &format!("{data}/exp-00001.csv.gz"), &file("4"));
+    write(dir.path(), &format!("{data}/exp-00002.csv.gz"), &file("999"));
+    let manifest = r#"{"dataFiles":["s3://b/p/exp/data/BILLING_PERIOD=2025-01/exp-00001.csv.gz"]}"#;
+    write(dir.path(), "exp/metadata/BILLING_PERIOD=2025-01/exp-Manifest.json", manifest.as_bytes());
+    for source in ["exp", data] {
+        let (rows, _) = showback(dir.path(), &["--cur", source]);
+        assert_eq!(rows, ["2025-01,ops,4.00,4.00,1,1,USD"], "--cur {source}");
+    }
+}
+
+#[test]
+fn a_csv_and_its_gzip_copy_are_one_delivery() {
+    // `a.csv` (3 + 4 = 7.00) and `a.csv.gz`, its gzip copy: 7.00 once, with a warning.
+    let dir = tempfile::tempdir().unwrap();
+    let text = cur1(&[("2025-01-03", "3", "USD", "ops"), ("2025-01-04", "4", "USD", "ops")]);
+    write(dir.path(), "bill/a.csv", text.as_bytes());
+    write(dir.path(), "bill/a.csv.gz", &gzip(&text));
+    let (rows, stderr) = showback(dir.path(), &["--cur", "bill"]);
+    assert_eq!(rows, ["2025-01,ops,7.00,7.00,1,2,USD"]);
+    assert!(stderr.contains("has the same content as"), "{stderr}");
+}
+
+#[test]
+fn two_snapshots_of_one_month_are_refused() {
+    // Day 1's export (3 lines) and day 2's (the same 3 lines and a fourth, 16 more before
+    // them): adding both would count the first lines twice.
+    let dir = tempfile::tempdir().unwrap();
+    let mut lines = vec![("2025-01-02", "1", "USD", "ops"); 20];
+    let day1 = cur1(&lines);
+    lines.push(("2025-01-03", "5", "USD", "ops"));
+    let day2 = cur1(&lines);
+    write(dir.path(), "bill/day1.csv", day1.as_bytes());
+    write(dir.path(), "bill/day2.csv.gz", &gzip(&day2));
+    let (code, stderr) = failure(dir.path(), &["showback", "--cur", "bill"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("day2.csv.gz` begins with the same 17 lines as"), "{stderr}");
+    assert!(stderr.contains("hint:"), "{stderr}");
+}
+
+#[test]
+fn zip_semicolons_and_gzipped_parquet_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a.zip", b"PK\x03\x04rest of an archive");
+    let (code, stderr) = failure(dir.path(), &["showback", "--cur", "a.zip"]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("`a.zip` is a ZIP archive"), "{stderr}");
+
+    let semicolons = "lineItem/LineItemType;lineItem/UsageStartDate;lineItem/UnblendedCost\n\
+                      Usage;2025-01-03T00:00:00Z;1\n";
+    write(dir.path(), "semi.csv", semicolons.as_bytes());
+    let (code, stderr) = failure(dir.path(), &["showback", "--cur", "semi.csv"]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("separates its columns with `;`"), "{stderr}");
+
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(b"PAR1 and the rest of a Parquet file").unwrap();
+    write(dir.path(), "x.parquet.gz", &encoder.finish().unwrap());
+    let (code, stderr) = failure(dir.path(), &["showback", "--cur", "x.parquet.gz"]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("is a gzip-compressed Parquet file"), "{stderr}");
+}
+
+#[test]
+fn an_amount_past_the_range_is_an_input_error() {
+    // 10^20 does not fit a money column; it must be named, not panic or vanish.
+    let dir = tempfile::tempdir().unwrap();
+    let text = cur1(&[
+        ("2025-01-03", "1", "USD", "ops"),
+        ("2025-01-04", "100000000000000000000", "USD", "ops"),
+    ]);
+    write(dir.path(), "big.csv", text.as_bytes());
+    let (code, stderr) = failure(dir.path(), &["showback", "--cur", "big.csv"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("big.csv"), "{stderr}");
+    assert!(stderr.contains("line 3"), "{stderr}");
+    assert!(stderr.contains("expected an amount below 10^15 in size"), "{stderr}");
+}
+
+#[test]
+fn two_currencies_are_totalled_apart() {
+    // USD: sales 10.00 and ops 2.005 + 0.005 = 2.01; EUR: sales 20.00, ops 5.00.
+    let dir = tempfile::tempdir().unwrap();
+    let text = cur1(&[
+        ("2025-01-03", "10", "USD", "sales"),
+        ("2025-01-03", "2.005", "USD", "ops"),
+        ("2025-01-04", "0.005", "USD", "ops"),
+        ("2025-01-03", "20", "EUR", "sales"),
+        ("2025-01-03", "5", "EUR", "ops"),
+    ]);
+    write(dir.path(), "two.csv", text.as_bytes());
+    let output = aispend(dir.path())
+        .args(["chargeback", "--cur", "two.csv", "--month", "2025-01", "--format", "table"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("25.00 EUR, 12.01 USD in all"), "{stderr}");
+    let table = String::from_utf8(output.stdout).unwrap();
+    let totals: Vec<&str> = table.lines().filter(|l| l.contains("total ")).collect();
+    assert_eq!(totals.len(), 2, "{table}");
+    assert!(totals[0].contains("total EUR") && totals[0].contains("25.00"), "{table}");
+    assert!(totals[1].contains("total USD") && totals[1].contains("12.01"), "{table}");
+    assert!(!table.contains("37.01"), "{table}");
+}
+
+#[test]
+fn the_table_adds_up_to_the_cents_it_shows() {
+    // Three owners of 1/3 each (0.333333…): shown 0.33, 0.33 and 0.34 (the largest remainder) under 1.00,
+    // not 0.33 three times over 1.00. Two months: each month's shares make 100%, and the
+    // total line leaves the share blank rather than show 200%.
+    let dir = tempfile::tempdir().unwrap();
+    let third = "0.333333333333333333";
+    let text = cur1(&[
+        ("2025-01-03", third, "USD", "a"),
+        ("2025-01-03", third, "USD", "b"),
+        ("2025-01-03", "0.333333333333333334", "USD", "c"),
+        ("2025-02-03", "1", "USD", "a"),
+    ]);
+    write(dir.path(), "thirds.csv", text.as_bytes());
+    let output = aispend(dir.path())
+        .args(["showback", "--cur", "thirds.csv", "--format", "table"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let table = String::from_utf8(output.stdout).unwrap();
+    let billed: Vec<String> = table
+        .lines()
+        .filter(|l| l.contains("2025-01"))
+        .map(|l| l.split_whitespace().nth(3).unwrap().to_string())
+        .collect();
+    assert_eq!(billed, ["0.33", "0.33", "0.34"], "{table}");
+    let total = table.lines().find(|l| l.contains("total")).unwrap();
+    assert!(total.contains("2.00") && !total.contains('%'), "{table}");
+}
