@@ -39,8 +39,7 @@ pub struct GlobalArgs {
     /// Write the data here (a file, a folder for `monthly`, or `s3://bucket/prefix/`).
     #[arg(long, global = true, value_name = "PATH")]
     pub out: Option<String>,
-    /// The billing month, `YYYY-MM`.
-    /// (`--month` wins over `--from/--to`, which `whatif route` uses for its models.)
+    /// The billing month, `YYYY-MM` (not with `--from/--to`).
     #[arg(long, global = true, value_name = "YYYY-MM")]
     pub month: Option<String>,
     /// First day of the period, inclusive (`YYYY-MM-DD`).

@@ -23,6 +23,12 @@ impl Period {
     /// The period of `--month` or `--from/--to`.
     pub fn from_args(global: &GlobalArgs) -> Result<Period> {
         if let Some(month) = &global.month {
+            if global.from.is_some() || global.to.is_some() {
+                return Err(hinted(
+                    format!("`--month {month}` and `--from/--to` both name the period"),
+                    "give either the month or the two days",
+                ));
+            }
             return Period::month(month);
         }
         match (&global.from, &global.to) {

@@ -64,10 +64,11 @@ pub struct Allocation {
 /// What the allocation could not do cleanly, for the run's warnings.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AllocationNotes {
-    /// LLM lines (model, token type) that no gateway request matched, with their amount.
-    pub unmatched_models: BTreeMap<(String, String), Money>,
-    /// Amount that went to `__unallocated__` because nothing applied.
-    pub unallocated: Money,
+    /// LLM lines (model, token type, currency) that no gateway request matched, with their
+    /// amount.
+    pub unmatched_models: BTreeMap<(String, String, String), Money>,
+    /// Amount per currency that went to `__unallocated__` because nothing applied.
+    pub unallocated: BTreeMap<String, Money>,
     /// True when the gateway showed any token usage to split LLM lines by.
     pub gateway_usage: bool,
 }
@@ -101,12 +102,13 @@ pub fn allocate(
             continue;
         }
         if let Some((model, token_type)) = unit.model_and_type() {
-            *notes.unmatched_models.entry((model, token_type)).or_default() += unit.amount;
+            let key = (model, token_type, unit.currency.clone());
+            *notes.unmatched_models.entry(key).or_default() += unit.amount;
         }
         if let Some(rule) = rules.iter().find(|rule| inputs::rule_matches(rule, unit)) {
             pending.push((index, rule));
         } else {
-            notes.unallocated += unit.amount;
+            *notes.unallocated.entry(unit.currency.clone()).or_default() += unit.amount;
             result.push(unallocated(index, unit.amount, owner_width));
         }
     }
@@ -115,7 +117,7 @@ pub fn allocate(
         let unit = &units[index];
         let weights = rule_weights(rule, unit, &direct, usage, owner_width);
         if weights.is_empty() {
-            notes.unallocated += unit.amount;
+            *notes.unallocated.entry(unit.currency.clone()).or_default() += unit.amount;
             result.push(unallocated(index, unit.amount, owner_width));
         } else {
             result.extend(split(

@@ -88,7 +88,10 @@ fn unmatched_llm_line_falls_to_rules_with_a_note() {
     // $3 evenly over the two owners with direct cost: 1.50 each.
     assert_eq!(shared.len(), 2);
     assert!(shared.iter().all(|a| a.amount == m("1.5")));
-    assert_eq!(notes.unmatched_models[&("Claude3Sonnet".into(), "input".into())], m("3"));
+    assert_eq!(
+        notes.unmatched_models[&("Claude3Sonnet".into(), "input".into(), "USD".into())],
+        m("3")
+    );
 }
 
 #[test]
@@ -118,7 +121,7 @@ fn hundred_dollars_shared_evenly_three_ways_at_cents() {
 fn nothing_applies_goes_to_unallocated() {
     let (allocations, notes) = allocate(&[unit(None, "7.25")], &GatewayUsage::default(), &[], 2);
     assert_eq!(allocations[0].owner, Owner::unallocated(2));
-    assert_eq!(notes.unallocated, m("7.25"));
+    assert_eq!(notes.unallocated["USD"], m("7.25"));
 }
 
 fn amount_strategy() -> impl Strategy<Value = i64> {

@@ -109,9 +109,13 @@ fn provisional_periods(frame: LazyFrame) -> Result<Vec<String>> {
 /// Warnings with their remedies for what allocation could not attribute.
 pub fn warn_notes(notes: &AllocationNotes) {
     if !notes.unmatched_models.is_empty() {
-        let total: crate::money::Money = notes.unmatched_models.values().copied().sum();
+        let mut by_currency = std::collections::BTreeMap::new();
+        for ((_, _, currency), amount) in &notes.unmatched_models {
+            *by_currency.entry(currency.clone()).or_default() += *amount;
+        }
+        let total = amounts(&by_currency);
         let mut models: Vec<&str> =
-            notes.unmatched_models.keys().map(|(m, _)| m.as_str()).collect();
+            notes.unmatched_models.keys().map(|(m, _, _)| m.as_str()).collect();
         models.dedup();
         let models = models.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ");
         if notes.gateway_usage {
@@ -119,22 +123,32 @@ pub fn warn_notes(notes: &AllocationNotes) {
                 "bill lines of {models} ({}) matched no gateway request of their model, token type \
                  and day and fell to the shared-cost rules; map the gateway's model ids to these \
                  names in `[models]`",
-                total.cents_string()
+                total
             );
         } else {
             tracing::warn!(
                 "no gateway request in the period to split the LLM lines of {models} ({}) by; they \
                  fell to the shared-cost rules; pass the gateway logs with `--gateway`",
-                total.cents_string()
+                total
             );
         }
     }
-    if !notes.unallocated.is_zero() {
+    if notes.unallocated.values().any(|amount| !amount.is_zero()) {
         tracing::warn!(
-            "{} (billing currency) could not be attributed by tags, gateway share or rules and went \
+            "{} could not be attributed by tags, gateway share or rules and went \
              to `{UNALLOCATED}`; tag the resources, add a fallback in `[taxonomy.fallbacks]`, or a \
              rule in `[[rules]]`",
-            notes.unallocated.cents_string()
+            amounts(&notes.unallocated)
         );
     }
+}
+
+/// `12.50 USD, 3.00 EUR`: amounts of several currencies, never added together.
+pub fn amounts(by_currency: &std::collections::BTreeMap<String, crate::money::Money>) -> String {
+    let parts: Vec<String> = by_currency
+        .iter()
+        .filter(|(_, amount)| !amount.is_zero())
+        .map(|(currency, amount)| format!("{} {currency}", amount.cents_string()))
+        .collect();
+    if parts.is_empty() { "0.00".to_string() } else { parts.join(", ") }
 }

@@ -35,14 +35,17 @@ pub fn run(settings: &Settings, args: &ChargebackArgs) -> Result<()> {
     }
     let dept_column = attributed.keys.first().cloned().unwrap_or_else(|| "dept".into());
     let basis = basis_name(args.basis);
-    let invoice: crate::money::Money = attributed.units.iter().map(|u| u.amount).sum();
+    let mut invoice = std::collections::BTreeMap::new();
+    for unit in &attributed.units {
+        *invoice.entry(unit.currency.clone()).or_insert(crate::money::Money::ZERO) += unit.amount;
+    }
     let other = if basis == "billed" { "effective" } else { "billed" };
     output::notice(
         &settings.global,
         &format!(
             "chargeback on the {basis} basis: {} in all (`--basis {other}` for the other view; \
              `billed` ties to the invoice)",
-            invoice.cents_string()
+            attribution::amounts(&invoice)
         ),
     );
     if args.journal.is_some() {

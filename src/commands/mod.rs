@@ -18,12 +18,18 @@ pub mod whatif;
 
 use anyhow::Result;
 
-use crate::cli::{Cli, Command, ConfigCommand};
+use crate::cli::{Cli, Command, ConfigCommand, WhatifCommand};
 use crate::settings::Settings;
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
-    let settings = Settings::resolve(&cli.global)?;
+    // `whatif route --from MODEL --to MODEL` names models, not the days of the period.
+    let mut global = cli.global.clone();
+    if matches!(cli.command, Command::Whatif { command: WhatifCommand::Route { .. } }) {
+        global.from = None;
+        global.to = None;
+    }
+    let settings = Settings::resolve(&global)?;
     match cli.command {
         Command::Showback(args) => showback::run(&settings, &args),
         Command::Query(args) => query::run(&settings, &args),

@@ -347,9 +347,25 @@ fn report_files(
     frame: &DataFrame,
     money_column: &str,
 ) -> Result<Vec<(String, Vec<u8>, Entry)>> {
-    let total: Money = match frame.column(money_column) {
-        Ok(column) => adjustments::amounts(column)?.into_iter().flatten().sum(),
+    let amounts = match frame.column(money_column) {
+        Ok(column) => adjustments::amounts(column)?,
         Err(_) => bail!("the `{name}` report has no money column `{money_column}`"),
+    };
+    // One total per currency: two currencies are never added together.
+    let currencies: Vec<Option<String>> = match frame.column("currency") {
+        Ok(column) => column.str()?.iter().map(|c| c.map(str::to_string)).collect(),
+        Err(_) => vec![None; frame.height()],
+    };
+    let mut by_currency: std::collections::BTreeMap<String, Money> =
+        std::collections::BTreeMap::new();
+    for (amount, currency) in amounts.iter().zip(&currencies) {
+        let currency = currency.clone().unwrap_or_default();
+        *by_currency.entry(currency).or_default() += amount.unwrap_or_default();
+    }
+    let (total, totals) = if by_currency.len() <= 1 {
+        (Some(by_currency.values().copied().sum::<Money>()), std::collections::BTreeMap::new())
+    } else {
+        (None, by_currency)
     };
     let mut files = Vec::new();
     for (extension, format) in [("csv", Format::Csv), ("parquet", Format::Parquet)] {
@@ -358,7 +374,8 @@ fn report_files(
         let entry = Entry {
             rows: Some(frame.height() as u64),
             money_column: Some(money_column.to_string()),
-            money_total: Some(total),
+            money_total: total,
+            money_totals: totals.clone(),
             ..Entry::document(&file, &bytes)
         };
         files.push((file, bytes, entry));

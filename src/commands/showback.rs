@@ -109,19 +109,18 @@ fn by_tags(settings: &Settings, keys: &[String]) -> Result<()> {
     output::emit(&report, &settings.global, &spec(&coverage))
 }
 
-/// The table layout: totals unless several currencies are shown.
-fn spec(coverage: &Coverage) -> TableSpec {
-    let mut totals = vec![
-        costs::BILLED_COST.to_string(),
-        costs::EFFECTIVE_COST.into(),
-        "share".into(),
-        "line_items".into(),
+/// The table layout: a total line per currency.
+fn spec(_coverage: &Coverage) -> TableSpec {
+    let totals = [
+        costs::BILLED_COST,
+        costs::EFFECTIVE_COST,
+        "share",
+        "line_items",
+        "requests",
+        "input_tokens",
+        "output_tokens",
     ];
-    totals.extend(["requests".into(), "input_tokens".into(), "output_tokens".into()]);
-    let currencies: std::collections::BTreeSet<&String> =
-        coverage.by_key.keys().map(|(_, c)| c).collect();
-    let totals = if currencies.len() <= 1 { totals } else { Vec::new() };
-    TableSpec { totals, percents: vec!["share".into()] }
+    TableSpec { totals: totals.map(String::from).to_vec(), percents: vec!["share".into()] }
 }
 
 /// Showback from the allocations of both bases (also used by `monthly`).

@@ -84,9 +84,12 @@ pub struct Entry {
     /// The report's main money column.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub money_column: Option<String>,
-    /// The sum of that column, at full scale.
+    /// The sum of that column, at full scale, when the report holds one currency.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub money_total: Option<Money>,
+    /// The sum per currency, when the report holds several (never added together).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub money_totals: std::collections::BTreeMap<String, Money>,
 }
 
 impl Entry {
@@ -99,6 +102,7 @@ impl Entry {
             rows: None,
             money_column: None,
             money_total: None,
+            money_totals: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -237,6 +241,14 @@ pub fn summary_markdown(
         let rows = entry.rows.map(|r| r.to_string()).unwrap_or_default();
         let total = match (&entry.money_column, entry.money_total) {
             (Some(column), Some(total)) => format!("{} (`{column}`)", total.cents_string()),
+            (Some(column), None) if !entry.money_totals.is_empty() => {
+                let parts: Vec<String> = entry
+                    .money_totals
+                    .iter()
+                    .map(|(currency, total)| format!("{} {currency}", total.cents_string()))
+                    .collect();
+                format!("{} (`{column}`)", parts.join(", "))
+            }
             _ => String::new(),
         };
         let _ = writeln!(text, "| {} | {rows} | {total} |", entry.name);

@@ -330,20 +330,93 @@ fn render_parquet(frame: &DataFrame) -> Result<Vec<u8>> {
     Ok(buffer.into_inner())
 }
 
-/// A terminal table: money in cents, fractions as percentages, a total line.
+/// A terminal table: money in cents, fractions as percentages, a total line per currency.
+///
+/// The money of each row is rounded to the cent so that the rows of a currency add up to the
+/// rounded total on its line (largest remainder): what the table shows adds up.
 fn render_table(frame: &DataFrame, spec: &TableSpec) -> Result<String> {
     let mut table = Table::new();
     table.load_preset(presets::UTF8_BORDERS_ONLY);
     table.set_header(frame.get_column_names().iter().map(|n| n.as_str()));
+    let groups = currency_groups(frame)?;
+    let shown = shown_money(frame, &groups)?;
     for row in 0..frame.height() {
-        let cells: Vec<Cell> =
-            frame.columns().iter().map(|c| table_cell(c, row, spec)).collect::<Result<_>>()?;
+        let mut cells = Vec::with_capacity(frame.width());
+        for (index, column) in frame.columns().iter().enumerate() {
+            let cell = match shown.get(&index) {
+                Some(cents) => Cell::new(cents[row].map(Money::cents_string).unwrap_or_default())
+                    .set_alignment(CellAlignment::Right),
+                None => table_cell(column, row, spec)?,
+            };
+            cells.push(cell);
+        }
         table.add_row(cells);
     }
     if !spec.totals.is_empty() && frame.height() > 0 {
-        table.add_row(total_row(frame, spec)?);
+        let one_period = distinct(frame, "billing_period")? <= 1;
+        for (label, rows) in &groups {
+            table.add_row(total_row(frame, spec, label, rows, &shown, one_period)?);
+        }
     }
     Ok(format!("{table}\n"))
+}
+
+/// The rows of each currency, with the label of its total line (`total`, or `total EUR`
+/// when the table holds several currencies, which are never added together).
+fn currency_groups(frame: &DataFrame) -> Result<Vec<(String, Vec<usize>)>> {
+    let Some(column) = frame.columns().iter().find(|c| c.name().as_str() == "currency") else {
+        return Ok(vec![("total".to_string(), (0..frame.height()).collect())]);
+    };
+    let mut groups: Vec<(String, Vec<usize>)> = Vec::new();
+    for row in 0..frame.height() {
+        let currency = cell_text(column, row)?;
+        match groups.iter_mut().find(|(c, _)| *c == currency) {
+            Some((_, rows)) => rows.push(row),
+            None => groups.push((currency, vec![row])),
+        }
+    }
+    if groups.len() <= 1 {
+        return Ok(vec![("total".to_string(), (0..frame.height()).collect())]);
+    }
+    groups.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(groups.into_iter().map(|(currency, rows)| (format!("total {currency}"), rows)).collect())
+}
+
+/// Distinct values of a column, 0 when there is no such column.
+fn distinct(frame: &DataFrame, name: &str) -> Result<usize> {
+    match frame.column(name) {
+        Ok(column) => Ok(column.as_materialized_series().n_unique()?),
+        Err(_) => Ok(0),
+    }
+}
+
+/// The cents shown for each money column (by column index), rounded so that the rows of a
+/// currency add up to their rounded sum.
+fn shown_money(
+    frame: &DataFrame,
+    groups: &[(String, Vec<usize>)],
+) -> Result<std::collections::BTreeMap<usize, Vec<Option<Money>>>> {
+    let mut shown = std::collections::BTreeMap::new();
+    for (index, column) in frame.columns().iter().enumerate() {
+        if !matches!(column.dtype(), DataType::Decimal(..)) || !is_money_name(column.name()) {
+            continue;
+        }
+        let exact: Vec<Option<Money>> =
+            (0..frame.height()).map(|row| money_at(column, row)).collect::<Result<_>>()?;
+        let mut cents = vec![None; frame.height()];
+        for (_, rows) in groups {
+            let present: Vec<usize> =
+                rows.iter().copied().filter(|r| exact[*r].is_some()).collect();
+            let values: Vec<Money> =
+                present.iter().map(|r| exact[*r].unwrap_or_default()).collect();
+            let rounded = crate::money::round_to_cents_preserving_total(&values);
+            for (row, value) in present.into_iter().zip(rounded) {
+                cents[row] = Some(value);
+            }
+        }
+        shown.insert(index, cents);
+    }
+    Ok(shown)
 }
 
 /// One cell of the table.
@@ -374,8 +447,16 @@ fn is_money_name(name: &str) -> bool {
     .any(|word| name.contains(word))
 }
 
-/// The total line: sums of the total columns, `total` in the first column.
-fn total_row(frame: &DataFrame, spec: &TableSpec) -> Result<Vec<Cell>> {
+/// A total line over `rows`: sums of the total columns, `label` in the first column.
+/// Money adds the cents shown above it; percentages add up only within one period.
+fn total_row(
+    frame: &DataFrame,
+    spec: &TableSpec,
+    label: &str,
+    rows: &[usize],
+    shown: &std::collections::BTreeMap<usize, Vec<Option<Money>>>,
+    one_period: bool,
+) -> Result<Vec<Cell>> {
     let mut cells = Vec::with_capacity(frame.width());
     for (index, column) in frame.columns().iter().enumerate() {
         let name = column.name().as_str();
@@ -383,21 +464,36 @@ fn total_row(frame: &DataFrame, spec: &TableSpec) -> Result<Vec<Cell>> {
             match column.dtype() {
                 DataType::Decimal(..) => {
                     let mut sum = Money::ZERO;
-                    for row in 0..column.len() {
-                        sum += money_at(column, row)?.unwrap_or_default();
+                    for row in rows {
+                        let value = match shown.get(&index) {
+                            Some(cents) => cents[*row],
+                            None => money_at(column, *row)?,
+                        };
+                        sum += value.unwrap_or_default();
                     }
                     if is_money_name(name) { sum.cents_string() } else { sum.to_string() }
                 }
                 DataType::Float64 if spec.percents.iter().any(|p| p == name) => {
-                    format!("{:.1}%", column.f64()?.sum().unwrap_or(0.0) * 100.0)
+                    if one_period {
+                        let values = column.f64()?;
+                        let sum: f64 = rows.iter().filter_map(|r| values.get(*r)).sum();
+                        format!("{:.1}%", sum * 100.0)
+                    } else {
+                        String::new()
+                    }
                 }
-                _ => cell_text(
-                    &column.as_materialized_series().sum_reduce()?.into_column(name.into()),
-                    0,
-                )?,
+                _ => {
+                    let indices: Vec<IdxSize> =
+                        rows.iter().filter_map(|r| IdxSize::try_from(*r).ok()).collect();
+                    let taken = column.take_slice(&indices)?;
+                    cell_text(
+                        &taken.as_materialized_series().sum_reduce()?.into_column(name.into()),
+                        0,
+                    )?
+                }
             }
         } else if index == 0 {
-            "total".to_string()
+            label.to_string()
         } else {
             String::new()
         };

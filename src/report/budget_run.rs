@@ -130,7 +130,16 @@ pub fn status_frame(statuses: &[BudgetStatus]) -> Result<DataFrame> {
         Column::new("period".into(), text(&|s| Some(s.period.label.clone()))),
         Column::new(
             "as_of".into(),
-            text(&|s| Some(s.as_of.format("%Y-%m-%dT%H:%M:%SZ").to_string())),
+            // Spend counts up to `as_of`, exclusive: a status of a whole day (`--as-of
+            // 2026-11-20`) ends at the next midnight, shown as the last second of that day.
+            text(&|s| {
+                let shown = if s.as_of.time() == chrono::NaiveTime::MIN {
+                    s.as_of - chrono::Duration::seconds(1)
+                } else {
+                    s.as_of
+                };
+                Some(shown.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+            }),
         ),
         Column::new("source".into(), text(&|s| Some(s.source.label().into()))),
         money("limit", &|s| Some(s.limit)),

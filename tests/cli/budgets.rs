@@ -287,6 +287,7 @@ fn gateway_budgets_and_whatifs_from_a_litellm_log() {
     // Each request: 100,000 × $3/M + 10,000 × $15/M = $0.45; $4.50 a day.
     let status = run(&["budgets", "status", "--as-of", "2026-11-05"]);
     assert_eq!(status[0]["period"], "2026-11-05");
+    assert_eq!(status[0]["as_of"], "2026-11-05T23:59:59Z", "through the end of the day asked");
     assert_eq!(status[0]["spend"], "4.50", "the daily key budget counts only today");
     assert!(!status[0]["scope"].as_str().unwrap().contains("sk-1"), "keys never in clear");
     // The month: $22.50 of $10, 100% on day 3 (the 23rd request takes it to $10.35).
