@@ -472,6 +472,43 @@ pub fn ratio(part: Money, whole: Money) -> f64 {
     scaled as f64 / 1e10
 }
 
+/// Each value's share of their sum at 10 decimals, rounded so that the shares add up to
+/// exactly 1 (largest remainder, ties to the lower index); `None` for all when the sum is 0.
+/// Credits give negative shares, and the others then pass 1 between them.
+#[allow(clippy::cast_precision_loss)]
+pub fn shares_of(values: &[Money]) -> Vec<Option<f64>> {
+    const UNITS: i128 = 10_000_000_000;
+    let total: Money = values.iter().copied().sum();
+    if total.is_zero() {
+        return vec![None; values.len()];
+    }
+    let whole = total.0.unsigned_abs();
+    let mut floors = Vec::with_capacity(values.len());
+    let mut remainders = Vec::with_capacity(values.len());
+    for value in values {
+        let (quotient, remainder) =
+            mul_div_floor(value.0.unsigned_abs(), UNITS.unsigned_abs(), whole);
+        let quotient = i128::try_from(quotient).unwrap_or(i128::MAX);
+        if (value.0 < 0) == (total.0 < 0) {
+            floors.push(quotient);
+            remainders.push(remainder);
+        } else if remainder > 0 {
+            floors.push(-quotient - 1);
+            remainders.push(whole - remainder);
+        } else {
+            floors.push(-quotient);
+            remainders.push(0);
+        }
+    }
+    let missing = UNITS - floors.iter().sum::<i128>();
+    let mut order: Vec<usize> = (0..values.len()).collect();
+    order.sort_by(|a, b| remainders[*b].cmp(&remainders[*a]).then(a.cmp(b)));
+    for index in order.iter().take(usize::try_from(missing).unwrap_or(0)) {
+        floors[*index] += 1;
+    }
+    floors.into_iter().map(|units| Some(units as f64 / UNITS as f64)).collect()
+}
+
 /// Rounds each value to cents so that the rounded values sum to the rounded sum.
 ///
 /// Every value is first rounded down to the cent; the cents still missing from the rounded
@@ -512,6 +549,21 @@ mod tests {
 
     fn m(text: &str) -> Money {
         Money::parse(text).unwrap()
+    }
+
+    #[test]
+    fn shares_add_up_to_exactly_one() {
+        // Six equal owners: four get 0.1666666667 and two 0.1666666666 (ties to the lower
+        // index), 4 × 1666666667 + 2 × 1666666666 = 10^10.
+        let sixths = shares_of(&[m("1"); 6]);
+        let units: Vec<i64> = sixths.iter().map(|s| (s.unwrap() * 1e10).round() as i64).collect();
+        assert_eq!(units, [1666666667, 1666666667, 1666666667, 1666666667, 1666666666, 1666666666]);
+        // A credit: 150 and −50 of a 100 total are 1.5 and −0.5.
+        assert_eq!(shares_of(&[m("150"), m("-50")]), [Some(1.5), Some(-0.5)]);
+        // Thirds of −3: −1/3 each is a third of the total, 3333333334 + 2 × 3333333333.
+        let thirds = shares_of(&[m("-1"); 3]);
+        assert_eq!(thirds, [Some(0.3333333334), Some(0.3333333333), Some(0.3333333333)]);
+        assert_eq!(shares_of(&[m("1"), m("-1")]), [None, None]);
     }
 
     #[test]

@@ -90,7 +90,11 @@ pub fn attribute(settings: &Settings, inputs: &Inputs, basis: Basis) -> Result<A
 /// Says that the period has no line item, and which periods the bill covers.
 pub fn warn_empty_period(settings: &Settings, periods: Vec<String>) {
     let covered = if periods.is_empty() { "nothing".to_string() } else { periods.join(", ") };
-    tracing::warn!("the bill has no line item in {}; it covers {covered}", settings.period.label());
+    let period = match settings.period {
+        crate::settings::Period::All => "any period".to_string(),
+        _ => settings.period.label(),
+    };
+    tracing::warn!("the bill has no line item in {period}; it covers {covered}");
 }
 
 /// Billing periods with a line whose invoice id is blank.

@@ -49,7 +49,7 @@ pub fn run(settings: &Settings, args: &ChargebackArgs) -> Result<()> {
         ),
     );
     if args.journal.is_some() {
-        let missing: Vec<&str> = statements
+        let missing: std::collections::BTreeSet<&str> = statements
             .iter()
             .map(|s| s.dept.as_str())
             .filter(|d| !config.chargeback.cost_centers.keys().any(|c| c.eq_ignore_ascii_case(d)))

@@ -78,7 +78,7 @@ pub fn run(settings: &Settings, args: &QueryArgs) -> Result<()> {
 
 /// Only one `SELECT` (or `WITH ... SELECT`) statement: the frames are read, never changed.
 fn check_read_only(sql: &str) -> Result<()> {
-    let text = sql.trim().trim_end_matches(';').trim();
+    let text = without_leading_comments(sql).trim_end_matches(';').trim();
     let first = text.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
     if text.is_empty() || !["SELECT", "WITH", "("].iter().any(|w| first.starts_with(w)) {
         return Err(hinted(
@@ -90,6 +90,20 @@ fn check_read_only(sql: &str) -> Result<()> {
     Ok(())
 }
 
+/// The SQL after the `-- line` and `/* block */` comments that open it.
+fn without_leading_comments(sql: &str) -> &str {
+    let mut text = sql.trim_start();
+    loop {
+        if let Some(rest) = text.strip_prefix("--") {
+            text = rest.split_once('\n').map_or("", |(_, after)| after).trim_start();
+        } else if let Some(rest) = text.strip_prefix("/*") {
+            text = rest.split_once("*/").map_or("", |(_, after)| after).trim_start();
+        } else {
+            return text;
+        }
+    }
+}
+
 /// Metrics whose day falls in the period.
 fn metrics_in_period(frame: LazyFrame, period: &Period) -> LazyFrame {
     let Some((start, end)) = period.bounds() else { return frame };
@@ -99,4 +113,18 @@ fn metrics_in_period(frame: LazyFrame, period: &Period) -> LazyFrame {
     };
     let date = crate::model::metrics::DATE;
     frame.filter(col(date).gt_eq(day(start)).and(col(date).lt(day(end))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn comments_may_open_a_query_but_only_a_query_runs() {
+        assert!(check_read_only("-- January\nSELECT 1").is_ok());
+        assert!(check_read_only("/* by dept */ WITH t AS (SELECT 1) SELECT * FROM t").is_ok());
+        assert!(check_read_only("-- only a comment").is_err());
+        assert!(check_read_only("/* sneaky */ DROP TABLE costs").is_err());
+        assert!(check_read_only("DELETE FROM costs").is_err());
+    }
 }

@@ -72,6 +72,26 @@ pub fn group_keys(settings: &Settings, by: &[String]) -> Result<Vec<String>> {
                 "name a taxonomy key such as `dept`, a tag key, or a bill column",
             ));
         }
+        // The report's own columns cannot also be owners: `--by currency` would group twice.
+        let reserved = [
+            costs::BILLING_PERIOD,
+            costs::BILLED_COST,
+            costs::EFFECTIVE_COST,
+            costs::BILLING_CURRENCY,
+            "currency",
+            "share",
+            "line_items",
+            "requests",
+            "input_tokens",
+            "output_tokens",
+        ];
+        if reserved.contains(&key.as_str()) {
+            return Err(crate::error::hinted(
+                format!("`--by {raw}` names a column of the report itself, not an owner"),
+                "group by a taxonomy key such as `dept`, a tag key, or another bill column; \
+                 every report already has one row per billing period and currency",
+            ));
+        }
         if !keys.iter().any(|k| crate::enrich::taxonomy::same_key(k, &key)) {
             keys.push(key);
         }

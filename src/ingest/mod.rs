@@ -361,6 +361,7 @@ pub fn for_each_cost_piece(
     }
     let mut split_children = 0;
     let mut delivered = Deliveries::default();
+    let mut families: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
     let bar = crate::logging::progress(files.len() as u64, "reading the bill");
     for file in &files {
         let name = file.display().to_string();
@@ -376,6 +377,14 @@ pub fn for_each_cost_piece(
             continue;
         }
         tracing::debug!("reading `{name}`");
+        let family = match format {
+            CostFormat::Cur1Csv
+            | CostFormat::Cur2Csv
+            | CostFormat::Parquet(parquet::ParquetKind::Cur2) => "CUR",
+            CostFormat::FocusCsv | CostFormat::Parquet(parquet::ParquetKind::Focus) => "FOCUS",
+            CostFormat::Parquet(parquet::ParquetKind::Canonical) => "aispend `costs`",
+        };
+        *families.entry(family).or_insert(0usize) += 1;
         match format {
             CostFormat::Parquet(kind) => {
                 for piece in parquet::read_pieces(&name, kind, plan)? {
@@ -393,6 +402,20 @@ pub fn for_each_cost_piece(
         }
     }
     bar.finish_and_clear();
+    if families.len() > 1 {
+        let found: Vec<String> = families
+            .iter()
+            .map(|(family, files)| {
+                format!("{family} ({files} {})", if *files == 1 { "file" } else { "files" })
+            })
+            .collect();
+        tracing::warn!(
+            "the bill mixes {}: exports of different formats usually describe the same accounts \
+             and months, and then every cost is counted once for each; pass one format per \
+             account and month",
+            found.join(" and ")
+        );
+    }
     if split_children > 0 {
         tracing::info!(
             "left out {split_children} split cost allocation child rows (EKSPod-EC2, ECSTask-EC2)"

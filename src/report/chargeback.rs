@@ -2,8 +2,9 @@
 //!
 //! Pure: allocations in, statements and journal lines out. Each department's total is
 //! rounded to cents by the largest-remainder method, so the departments sum exactly to the
-//! rounded total of the basis; direct cost is rounded half away from zero and shared cost
-//! is the rest, so every statement adds up too. Two currencies are never added.
+//! rounded total of the basis; direct cost is rounded the same way, so that its column ties
+//! to the exact direct total, and shared cost is the rest, so every statement adds up too.
+//! Two currencies are never added.
 
 use std::collections::BTreeMap;
 
@@ -55,9 +56,9 @@ pub fn statements(
     for ((period, currency), depts) in sums {
         let totals: Vec<Money> = depts.values().map(|(direct, shared)| *direct + *shared).collect();
         let rounded = round_to_cents_preserving_total(&totals);
-        for ((dept, (direct, shared)), total) in depts.into_iter().zip(rounded) {
-            let parts = round_to_cents_with_target(&[direct, shared], total.round_cents());
-            let direct = parts[0];
+        let parts: Vec<(Money, Money)> = depts.values().copied().collect();
+        let directs = direct_cents(&parts, &rounded);
+        for (((dept, _), total), direct) in depts.into_iter().zip(rounded).zip(directs) {
             let budget = monthly_budget(config, &dept);
             result.push(Statement {
                 billing_period: period.clone(),
@@ -75,6 +76,37 @@ pub fn statements(
         }
     }
     result
+}
+
+/// The direct cost of each department in cents, given each department's rounded total:
+/// a department with only direct (or only shared) cost keeps all (or none) of its total;
+/// the others share the rest of the rounded direct total by the largest remainder, so that
+/// the direct column ties to the exact direct total whenever the cents allow.
+fn direct_cents(parts: &[(Money, Money)], totals: &[Money]) -> Vec<Money> {
+    let exact: Money = parts.iter().map(|(direct, _)| *direct).sum();
+    let mut result: Vec<Option<Money>> = parts
+        .iter()
+        .zip(totals)
+        .map(|((direct, shared), total)| {
+            if shared.is_zero() {
+                Some(*total)
+            } else if direct.is_zero() {
+                Some(Money::ZERO)
+            } else {
+                None
+            }
+        })
+        .collect();
+    let free: Vec<usize> = (0..parts.len()).filter(|i| result[*i].is_none()).collect();
+    let fixed: Money = result.iter().flatten().copied().sum();
+    let values: Vec<Money> = free.iter().map(|i| parts[*i].0).collect();
+    let floors: i128 = values.iter().map(|v| v.raw().div_euclid(crate::money::ONE / 100)).sum();
+    let free_count = i128::try_from(free.len()).unwrap_or(0);
+    let target = (exact.round_cents() - fixed.round_cents()).clamp(floors, floors + free_count);
+    for (index, cents) in free.into_iter().zip(round_to_cents_with_target(&values, target)) {
+        result[index] = Some(cents);
+    }
+    result.into_iter().map(Option::unwrap_or_default).collect()
 }
 
 /// The limit of a monthly budget whose scope is exactly this department.
@@ -233,6 +265,45 @@ mod tests {
                 proptest::prop_assert_eq!(statement.total_cost, statement.total_cost.rounded_to_cents());
             }
         }
+    }
+
+    #[test]
+    fn direct_cost_rounds_as_a_column() {
+        // Direct 419.0245 and 100.0049 with shared 0.0006 and 0.0000: totals 419.0251 →
+        // 419.03 and 100.0049 → 100.00 (519.03). `b` has only direct cost, so its direct is
+        // its total, 100.00; the direct total 519.0294 → 519.03 leaves `a` 419.03, shared
+        // 0.00. The direct column (519.03) ties to the exact direct total.
+        let units = vec![unit("0")];
+        let direct = |dept: &str, amount: &str, method: Method| Allocation {
+            unit: 0,
+            owner: Owner(vec![dept.to_string()]),
+            amount: Money::parse(amount).unwrap(),
+            method,
+            rule: None,
+        };
+        let allocations = vec![
+            direct("a", "419.0245", Method::Tags),
+            direct("a", "0.0006", Method::Rule),
+            direct("b", "100.0049", Method::Tags),
+        ];
+        let statements = statements(&allocations, &units, &Config::default(), &[]);
+        let shown: Vec<(String, String, String)> = statements
+            .iter()
+            .map(|s| {
+                (
+                    s.direct_cost.cents_plain(),
+                    s.shared_cost.cents_plain(),
+                    s.total_cost.cents_plain(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                ("419.03".into(), "0.00".into(), "419.03".into()),
+                ("100.00".into(), "0.00".into(), "100.00".into())
+            ]
+        );
     }
 
     #[test]

@@ -70,11 +70,19 @@ pub fn activity(frame: &DataFrame, keys: &[String]) -> Result<Activity> {
 
 /// The showback frame from the sums and the gateway activity.
 pub fn frame(sums: &Sums, activity: &Activity, keys: &[String]) -> Result<DataFrame> {
-    let mut totals: BTreeMap<(String, String), Money> = BTreeMap::new();
-    for ((period, _, currency), (_, effective, _)) in sums {
-        *totals.entry((period.clone(), currency.clone())).or_default() += *effective;
-    }
     let rows: Vec<(&(String, Vec<String>, String), &(Money, Money, u64))> = sums.iter().collect();
+    // The shares of each period and currency add up to exactly 1 (largest remainder).
+    let mut groups: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
+    for (row, ((period, _, currency), _)) in rows.iter().enumerate() {
+        groups.entry((period.clone(), currency.clone())).or_default().push(row);
+    }
+    let mut shares: Vec<Option<f64>> = vec![None; rows.len()];
+    for members in groups.values() {
+        let values: Vec<Money> = members.iter().map(|r| rows[*r].1.1).collect();
+        for (row, value) in members.iter().zip(crate::money::shares_of(&values)) {
+            shares[*row] = value;
+        }
+    }
     let mut columns = vec![Column::new(
         "billing_period".into(),
         rows.iter().map(|((p, _, _), _)| p.clone()).collect::<Vec<_>>(),
@@ -85,13 +93,6 @@ pub fn frame(sums: &Sums, activity: &Activity, keys: &[String]) -> Result<DataFr
             rows.iter().map(|((_, o, _), _)| o[index].clone()).collect::<Vec<_>>(),
         ));
     }
-    let share = |((period, _, currency), (_, effective, _)): &(
-        &(String, Vec<String>, String),
-        &(Money, Money, u64),
-    )| {
-        let total = totals[&(period.clone(), currency.clone())];
-        (!total.is_zero()).then(|| crate::money::ratio(*effective, total))
-    };
     let gateway =
         |((period, owner, _), _): &(&(String, Vec<String>, String), &(Money, Money, u64))| {
             activity.get(&(period.clone(), owner.clone())).copied().unwrap_or_default()
@@ -99,7 +100,7 @@ pub fn frame(sums: &Sums, activity: &Activity, keys: &[String]) -> Result<DataFr
     columns.extend([
         money_column("billed_cost", rows.iter().map(|(_, (billed, _, _))| Some(*billed))),
         money_column("effective_cost", rows.iter().map(|(_, (_, effective, _))| Some(*effective))),
-        Column::new("share".into(), rows.iter().map(share).collect::<Vec<_>>()),
+        Column::new("share".into(), shares),
         Column::new("line_items".into(), rows.iter().map(|(_, (_, _, n))| *n).collect::<Vec<_>>()),
         Column::new(
             "currency".into(),

@@ -260,18 +260,18 @@ fn with_share(mut frame: DataFrame) -> Result<DataFrame> {
     let key = |row: usize| {
         (periods.get(row).unwrap_or("").to_string(), currencies.get(row).unwrap_or("").to_string())
     };
-    let mut totals: BTreeMap<(String, String), Money> = BTreeMap::new();
-    for (row, value) in effective.iter().enumerate() {
-        *totals.entry(key(row)).or_default() += value.unwrap_or_default();
+    // The shares of each period and currency add up to exactly 1 (largest remainder).
+    let mut groups: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
+    for row in 0..effective.len() {
+        groups.entry(key(row)).or_default().push(row);
     }
-    let share: Vec<Option<f64>> = effective
-        .iter()
-        .enumerate()
-        .map(|(row, value)| {
-            let total = totals[&key(row)];
-            (!total.is_zero()).then(|| crate::money::ratio(value.unwrap_or_default(), total))
-        })
-        .collect();
+    let mut share: Vec<Option<f64>> = vec![None; effective.len()];
+    for rows in groups.values() {
+        let values: Vec<Money> = rows.iter().map(|r| effective[*r].unwrap_or_default()).collect();
+        for (row, value) in rows.iter().zip(crate::money::shares_of(&values)) {
+            share[*row] = value;
+        }
+    }
     frame.with_column(Column::new(columns::SHARE.into(), share))?;
     frame.rename(costs::BILLING_CURRENCY, columns::CURRENCY.into())?;
     let mut order: Vec<String> = frame
