@@ -75,6 +75,8 @@ pub struct CostUnit {
     pub currency: String,
     pub owner: Owner,
     pub amount: Money,
+    /// The bill lines summed into this unit.
+    pub lines: u64,
 }
 
 impl CostUnit {
@@ -124,7 +126,7 @@ pub fn units_from_costs(
     sort_by.extend(keys.iter().cloned());
     let frame = frame
         .group_by(group)
-        .agg([col(basis_column).sum().alias("__amount")])
+        .agg([col(basis_column).sum().alias("__amount"), len().alias("__lines")])
         .collect()?
         .sort(sort_by, SortMultipleOptions::default().with_nulls_last(true))?;
     let text = |name: &str| -> Result<StringChunked> {
@@ -136,6 +138,8 @@ pub fn units_from_costs(
     let days = frame.column("__day")?.cast(&DataType::Int32)?;
     let days = days.i32()?;
     let amounts = money_values(frame.column("__amount")?)?;
+    let lines = frame.column("__lines")?.cast(&DataType::UInt64)?;
+    let lines = lines.u64()?;
     let get = |c: usize, row: usize| columns[c].get(row).map(str::to_string);
     Ok((0..frame.height())
         .map(|row| CostUnit {
@@ -151,6 +155,7 @@ pub fn units_from_costs(
             currency: get(8, row).unwrap_or_else(|| "USD".into()),
             owner: Owner::from_values(&owners.iter().map(|o| o.get(row)).collect::<Vec<_>>()),
             amount: amounts[row].unwrap_or_default(),
+            lines: lines.get(row).unwrap_or(0),
         })
         .collect())
 }

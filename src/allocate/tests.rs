@@ -27,6 +27,7 @@ fn unit(dept: Option<&str>, amount: &str) -> CostUnit {
         currency: "USD".into(),
         owner: Owner::from_values(&[dept]),
         amount: m(amount),
+        lines: 1,
     }
 }
 

@@ -213,6 +213,7 @@ mod tests {
             currency: "USD".into(),
             owner: Owner::unallocated(1),
             amount: Money::parse(amount).unwrap(),
+            lines: 1,
         }
     }
 

@@ -33,7 +33,7 @@ pub fn add_allocations(
             sums.entry((unit.billing_period.clone(), owner, unit.currency.clone())).or_default();
         if billed {
             entry.0 += allocation.amount;
-            entry.2 += 1;
+            entry.2 += unit.lines;
         } else {
             entry.1 += allocation.amount;
         }

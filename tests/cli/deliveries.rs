@@ -280,3 +280,18 @@ fn the_table_adds_up_to_the_cents_it_shows() {
     let total = table.lines().find(|l| l.contains("total")).unwrap();
     assert!(total.contains("2.00") && !total.contains('%'), "{table}");
 }
+
+#[test]
+fn line_items_count_bill_lines_when_rules_allocate() {
+    // Two usage lines of `ops` on one day (3 + 4) and a tax line of 1.40 shared in
+    // proportion: ops is 7.00 + 1.40 = 8.40 over 3 bill lines (its two and the tax line).
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = cur1(&[("2025-01-03", "3", "USD", "ops"), ("2025-01-03", "4", "USD", "ops")]);
+    text.push_str("Tax,2025-01-01T00:00:00Z,1.40,USD,\n");
+    write(dir.path(), "bill.csv", text.as_bytes());
+    let config = "[[rules]]\nname = \"tax\"\nmatch = { charge_category = \"tax\" }\n\
+                  method = \"proportional\"\n";
+    write(dir.path(), "aispend.toml", config.as_bytes());
+    let (rows, _) = showback(dir.path(), &["--cur", "bill.csv", "--month", "2025-01"]);
+    assert_eq!(rows, ["2025-01,ops,8.40,8.40,1,3,USD,0,0,0"]);
+}
