@@ -726,3 +726,137 @@ fn a_csv_bill_of_many_pieces_sums_exactly() {
         "{stdout}"
     );
 }
+
+/// Runs `config check` on `config` in a fresh folder: exit code, stdout and stderr.
+fn config_check(config: &str) -> (Option<i32>, String, String) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "aispend.toml", config);
+    let output = aispend(dir.path())
+        .args(["--config", "aispend.toml", "config", "check"])
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+    (output.status.code(), stdout, String::from_utf8_lossy(&output.stderr).to_string())
+}
+
+#[test]
+fn config_check_rejects_what_later_commands_would() {
+    // Each configuration, the line it is wrong at, and what the error says.
+    let budget = "[[budgets]]\nname = \"pilot\"\nscope = { dept = \"sales\" }\nlimit = 10\n";
+    let cases = [
+        (
+            "[[budgets]]\nname = \"pilot\"\nscope = { deptz = \"sales\" }\nlimit = 10\n".to_string(),
+            3,
+            "budget `pilot`: the scope key `deptz` is not a taxonomy key, `api_key` or `user`: \
+             expected `dept`, `team`, `app`, `api_key` or `user`",
+            "hint: add `deptz` to `taxonomy.keys`, or change the budget's `scope`",
+        ),
+        (
+            format!("{budget}\n{budget}"),
+            7,
+            "two budgets are named `pilot`: expected each budget to have its own name",
+            "hint: rename one of them",
+        ),
+        (
+            format!("{budget}soft_limit = 20\nhard_limit = 5\n"),
+            5,
+            "budget `pilot`: `soft_limit` is above `hard_limit`: expected at most `5.00`, found \
+             `20.00`",
+            "hint: the soft limit warns before the hard limit acts",
+        ),
+        (
+            "[[rules]]\nname = \"tax\"\nmatch = { charge_category = \"taxx\" }\nmethod = \"even\"\n"
+                .to_string(),
+            3,
+            "rule `tax`: `match.charge_category` is `taxx`, which no line item has: expected \
+             `usage`, `purchase`, `tax`, `credit`, `refund` or `adjustment`",
+            "hint: charge categories are FOCUS's",
+        ),
+        (
+            "[[rules]]\nname = \"a\"\nmatch = {}\nmethod = \"even\"\n\n\
+             [[rules]]\nname = \"a\"\nmatch = {}\nmethod = \"tokens\"\n"
+                .to_string(),
+            7,
+            "two rules are named `a`: expected each rule to have its own name",
+            "hint: rename one of them",
+        ),
+        (
+            "[[rules]]\nname = \"split\"\nmatch = {}\nmethod = \"fixed\"\n\
+             weights = { sales = 0, ops = 0 }\n"
+                .to_string(),
+            5,
+            "rule `split` uses method `fixed`, but every weight in `weights` is 0: expected at \
+             least one weight above zero",
+            "hint: give each owner a share of the cost",
+        ),
+        (
+            "[[rules]]\nname = \"split\"\nmatch = {}\nmethod = \"fixed\"\n\
+             weights = { sales = -2 }\n"
+                .to_string(),
+            5,
+            "invalid value: integer `-2`, expected u64",
+            "hint: write the value as the message expects",
+        ),
+        (
+            "[taxonomy.aliases]\ndept = [\"owner\"]\nteam = [\"owner\"]\n".to_string(),
+            3,
+            "the alias `owner` is listed for two keys, `dept` and `team`: expected each alias \
+             under one key",
+            "hint: keep `owner` under `taxonomy.aliases.dept` or `taxonomy.aliases.team`",
+        ),
+        (
+            "[taxonomy.aliases]\ndept = [\"team\"]\n".to_string(),
+            2,
+            "`taxonomy.aliases.dept` lists `team`, which is the taxonomy key `team`: expected a \
+             tag that feeds `dept` alone",
+            "hint: remove `team` from the aliases of `dept`",
+        ),
+        (
+            "[gateway.mapping]\nstart_time = \"ts\"\ntokens = \"t\"\n".to_string(),
+            3,
+            "`gateway.mapping` names the unknown column `tokens`: expected a canonical \
+             `requests` column, `tags` or an owner key",
+            "hint: map canonical `requests` columns",
+        ),
+        (
+            "[prices]\nlitellm = \"missing.json\"\n".to_string(),
+            2,
+            "cannot read the price file `",
+            "hint: check `[prices] litellm` in aispend.toml",
+        ),
+    ];
+    for (config, line, message, hint) in cases {
+        let (code, _, stderr) = config_check(&config);
+        assert_eq!(code, Some(2), "{config}\n{stderr}");
+        assert!(stderr.starts_with("error: invalid configuration `aispend.toml`"), "{stderr}");
+        assert!(stderr.contains(&format!("caused by: line {line}\n")), "{config}\n{stderr}");
+        assert!(stderr.contains(message), "{config}\n{stderr}");
+        assert!(stderr.contains(&format!("\n\n{hint}")), "{config}\n{stderr}");
+    }
+}
+
+#[test]
+fn config_check_passes_the_demo_and_warns_of_what_only_aws_refuses() {
+    let output = Command::cargo_bin("aispend")
+        .expect("binary")
+        .args(["--config", "fixtures/demo/aispend.toml", "config", "check"])
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.starts_with("configuration: `fixtures/demo/aispend.toml` is valid"), "{stdout}");
+
+    // A `:` is fine for the gateways but not for AWS Budgets: exit 0 with a warning.
+    let config = "[[budgets]]\nname = \"sales:q1\"\nscope = { dept = \"sales\" }\nlimit = 10\n";
+    let (code, stdout, stderr) = config_check(config);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("is valid"), "{stdout}");
+    assert!(
+        stderr.contains(
+            "`budgets export --target aws` and `budgets apply` would fail: the budget name \
+             `sales:q1` is not valid for AWS Budgets"
+        ),
+        "{stderr}"
+    );
+}
