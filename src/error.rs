@@ -70,14 +70,41 @@ pub struct PolicyFailure(pub String);
 
 /// The text printed for an error chain.
 pub fn render(error: &anyhow::Error) -> String {
-    let mut text = format!("error: {error}");
+    let mut text = format!("error: {}", lower_first(&error.to_string()));
     for cause in error.chain().skip(1) {
-        text.push_str(&format!("\n  caused by: {cause}"));
+        text.push_str(&format!("\n  caused by: {}", lower_first(&cause.to_string())));
     }
-    if let Some(hint) = find_hint(error) {
+    if let Some(hint) = find_hint(error).or_else(|| io_hint(error)) {
         text.push_str(&format!("\n\nhint: {hint}"));
     }
     text
+}
+
+/// `No such file or directory` as `no such file or directory`: the system's messages in
+/// the lower case of aispend's own, leaving acronyms (`AWS`, `S3`) alone.
+fn lower_first(message: &str) -> String {
+    let mut chars = message.chars();
+    match (chars.next(), chars.next()) {
+        (Some(first), Some(second))
+            if first.is_ascii_uppercase() && second.is_ascii_lowercase() =>
+        {
+            format!("{}{}", first.to_ascii_lowercase(), &message[1..])
+        }
+        _ => message.to_string(),
+    }
+}
+
+/// A hint for the system errors that have a usual remedy.
+fn io_hint(error: &anyhow::Error) -> Option<String> {
+    let io = error.chain().find_map(|cause| cause.downcast_ref::<std::io::Error>())?;
+    let hint = match io.kind() {
+        std::io::ErrorKind::NotFound => "check the path",
+        std::io::ErrorKind::PermissionDenied => "check the permissions of the file or folder",
+        std::io::ErrorKind::StorageFull => "the disk is full; free space or write elsewhere",
+        std::io::ErrorKind::ReadOnlyFilesystem => "the file system is read-only; write elsewhere",
+        _ => return None,
+    };
+    Some(hint.to_string())
 }
 
 /// The first hint carried by any error of the chain.
@@ -104,6 +131,18 @@ fn truncate(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn system_messages_read_like_ours_and_a_full_disk_says_so() {
+        let full = std::io::Error::new(std::io::ErrorKind::StorageFull, "No space left on device");
+        let error = anyhow::Error::new(full).context("cannot write `out.csv`");
+        assert_eq!(
+            render(&error),
+            "error: cannot write `out.csv`\n  caused by: no space left on device\n\nhint: the \
+             disk is full; free space or write elsewhere"
+        );
+        assert_eq!(lower_first("AWS said no"), "AWS said no");
+    }
 
     #[test]
     fn renders_place_cause_and_hint() {

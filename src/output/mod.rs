@@ -99,8 +99,7 @@ pub fn notice(global: &GlobalArgs, text: &str) {
 /// Writes bytes to stdout.
 pub fn write_stdout(bytes: &[u8]) -> Result<()> {
     let mut stdout = std::io::stdout().lock();
-    stdout.write_all(bytes)?;
-    stdout.flush()?;
+    stdout.write_all(bytes).and_then(|()| stdout.flush()).context("cannot write to stdout")?;
     Ok(())
 }
 
