@@ -103,7 +103,13 @@ pub fn read(frame: &DataFrame, keys: &[String], tz: chrono_tz::Tz) -> Result<Vec
             cache_read_tokens: cache_read[row].unwrap_or(0),
             cache_write_tokens: cache_write[row].unwrap_or(0),
             max_tokens: max_tokens[row].filter(|m| *m > 0),
-            cost: priced[row].or(logged[row]),
+            // A gateway logs 0 for a model it cannot price: without a price of ours, a
+            // logged zero for a request that used tokens (and was not a cache hit) is unpriced.
+            cost: priced[row].or_else(|| {
+                let tokens = input[row].unwrap_or(0) + output[row].unwrap_or(0);
+                let hit = hits[row].unwrap_or(false);
+                logged[row].filter(|cost| !cost.is_zero() || tokens == 0 || hit)
+            }),
             owners: owners[row].clone(),
         });
     }

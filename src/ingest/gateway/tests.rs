@@ -404,3 +404,19 @@ proptest! {
         prop_assert!(once.equals_missing(&doubled));
     }
 }
+
+#[test]
+fn a_logged_zero_for_a_model_without_a_price_is_unpriced() {
+    // `mystery` has no price: LiteLLM logs spend 0 for 1,000 tokens, which is not a free
+    // request but an unpriced one. A cache hit of it logged at 0 is free, and gpt-4o is
+    // priced by the book (100 x $2.50/M = $0.00025) whatever the log says.
+    let logs = [
+        spend_log("r1", "2025-01-10T10:00:00Z", "mystery", 900, 100, json!({})),
+        spend_log("r2", "2025-01-10T10:01:00Z", "mystery", 900, 100, json!({"cache_hit": "True"})),
+        spend_log("r3", "2025-01-10T10:02:00Z", "gpt-4o", 100, 0, json!({})),
+    ];
+    let requests = read(&[("log.jsonl", jsonl(&logs))], PRICES).unwrap();
+    let rows = crate::report::request_rows::read(&requests.frame, &[], chrono_tz::UTC).unwrap();
+    let costs: Vec<Option<String>> = rows.iter().map(|r| r.cost.map(|c| c.to_string())).collect();
+    assert_eq!(costs, [None, Some("0.00".into()), Some("0.00025".into())]);
+}
