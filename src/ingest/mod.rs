@@ -39,16 +39,66 @@ pub enum CostFormat {
 /// Opens a file, decompressing gzip (every member) when its first bytes say so.
 pub fn open(path: &Path) -> Result<Box<dyn Read + Send>> {
     let mut file = File::open(path).with_context(|| format!("cannot open `{}`", path.display()))?;
-    let mut magic = [0u8; 2];
+    let mut magic = [0u8; 4];
     let read = file.read(&mut magic)?;
     let file = File::open(path)?;
-    if read == 2 && magic == [0x1f, 0x8b] {
+    if read == 4 && magic == *b"PK\x03\x04" {
+        return Ok(Box::new(BufReader::with_capacity(1 << 20, ZipEntry::open(path, file)?)));
+    }
+    if read >= 2 && magic[..2] == [0x1f, 0x8b] {
         Ok(Box::new(BufReader::with_capacity(
             1 << 20,
             flate2::read::MultiGzDecoder::new(BufReader::new(file)),
         )))
     } else {
         Ok(Box::new(BufReader::with_capacity(1 << 20, file)))
+    }
+}
+
+/// The one file inside a ZIP archive (CUR 1.0 and Data Exports may compress with ZIP),
+/// decompressed by a worker thread into a pipe, so that it streams like gzip. An error of
+/// the archive (a bad CRC, a truncated entry) reaches the reader at the end of the data.
+struct ZipEntry {
+    pipe: std::io::PipeReader,
+    worker: Option<std::thread::JoinHandle<std::io::Result<()>>>,
+}
+
+impl ZipEntry {
+    fn open(path: &Path, file: File) -> Result<ZipEntry> {
+        let name = path.display().to_string();
+        let mut archive = ::zip::ZipArchive::new(file)
+            .with_context(|| format!("cannot read the ZIP archive `{name}`"))?;
+        let files: Vec<usize> = (0..archive.len())
+            .filter(|index| archive.by_index(*index).is_ok_and(|entry| !entry.is_dir()))
+            .collect();
+        let [index] = files[..] else {
+            return Err(hinted(
+                format!(
+                    "the ZIP archive `{name}` holds {} files; a bill archive holds one",
+                    files.len()
+                ),
+                "unzip it and pass the bill files inside",
+            ));
+        };
+        let (pipe, mut writer) = std::io::pipe()?;
+        let worker = std::thread::spawn(move || {
+            let mut entry = archive.by_index(index).map_err(std::io::Error::other)?;
+            std::io::copy(&mut entry, &mut writer)?;
+            Ok(())
+        });
+        Ok(ZipEntry { pipe, worker: Some(worker) })
+    }
+}
+
+impl Read for ZipEntry {
+    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        let read = self.pipe.read(buffer)?;
+        if read == 0 && !buffer.is_empty() {
+            if let Some(worker) = self.worker.take() {
+                worker.join().map_err(|_| std::io::Error::other("the ZIP reader failed"))??;
+            }
+        }
+        Ok(read)
     }
 }
 
@@ -225,14 +275,6 @@ pub fn detect_cost_format(path: &Path) -> Result<CostFormat> {
             )
         });
     }
-    let mut raw = [0u8; 4];
-    let read = File::open(path)?.read(&mut raw)?;
-    if read == 4 && raw == *b"PK\x03\x04" {
-        return Err(hinted(
-            format!("`{name}` is a ZIP archive, which aispend does not read"),
-            "unzip it and pass the CSV inside, or set the export's compression to GZIP or Parquet",
-        ));
-    }
     let mut input = BufReader::new(open(path)?);
     let head = input.fill_buf().with_context(|| format!("cannot read `{name}`"))?;
     if head.is_empty() {
@@ -243,8 +285,8 @@ pub fn detect_cost_format(path: &Path) -> Result<CostFormat> {
     }
     if head.starts_with(b"PAR1") {
         return Err(hinted(
-            format!("`{name}` is a gzip-compressed Parquet file"),
-            "decompress it with `gunzip`; Parquet compresses its own pages",
+            format!("`{name}` is a compressed Parquet file"),
+            "decompress it (`gunzip`, `unzip`); Parquet compresses its own pages",
         ));
     }
     let mut header = String::new();

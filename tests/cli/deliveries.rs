@@ -186,12 +186,12 @@ fn two_snapshots_of_one_month_are_refused() {
 }
 
 #[test]
-fn zip_semicolons_and_gzipped_parquet_are_named() {
+fn a_broken_zip_semicolons_and_gzipped_parquet_are_named() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "a.zip", b"PK\x03\x04rest of an archive");
     let (code, stderr) = failure(dir.path(), &["showback", "--cur", "a.zip"]);
     assert_eq!(code, Some(2));
-    assert!(stderr.contains("`a.zip` is a ZIP archive"), "{stderr}");
+    assert!(stderr.contains("cannot read the ZIP archive `a.zip`"), "{stderr}");
 
     let semicolons = "lineItem/LineItemType;lineItem/UsageStartDate;lineItem/UnblendedCost\n\
                       Usage;2025-01-03T00:00:00Z;1\n";
@@ -205,7 +205,7 @@ fn zip_semicolons_and_gzipped_parquet_are_named() {
     write(dir.path(), "x.parquet.gz", &encoder.finish().unwrap());
     let (code, stderr) = failure(dir.path(), &["showback", "--cur", "x.parquet.gz"]);
     assert_eq!(code, Some(2));
-    assert!(stderr.contains("is a gzip-compressed Parquet file"), "{stderr}");
+    assert!(stderr.contains("is a compressed Parquet file"), "{stderr}");
 }
 
 #[test]
@@ -294,4 +294,39 @@ fn line_items_count_bill_lines_when_rules_allocate() {
     write(dir.path(), "aispend.toml", config.as_bytes());
     let (rows, _) = showback(dir.path(), &["--cur", "bill.csv", "--month", "2025-01"]);
     assert_eq!(rows, ["2025-01,ops,8.40,8.40,1,3,USD,0,0,0"]);
+}
+
+/// A ZIP archive of one file, as CUR 1.0 writes with ZIP compression.
+fn zip_of(name: &str, text: &str) -> Vec<u8> {
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    writer.start_file(name, options).unwrap();
+    writer.write_all(text.as_bytes()).unwrap();
+    writer.finish().unwrap().into_inner()
+}
+
+#[test]
+fn a_zip_compressed_month_is_read_like_gzip() {
+    // January as `r-1.csv.zip` (2.50 + 4.00) beside February as plain CSV (1.25); the
+    // manifest lists the ZIP file. 6.50 and 1.25, and a ZIP of two files is refused.
+    let dir = tempfile::tempdir().unwrap();
+    let jan = cur1(&[("2025-01-03", "2.50", "USD", "ops"), ("2025-01-04", "4", "USD", "ops")]);
+    write(dir.path(), "r/20250101-20250201/r-1.csv.zip", &zip_of("r-1.csv", &jan));
+    let manifest = r#"{"assemblyId":"a","reportKeys":["p/r/20250101-20250201/r-1.csv.zip"]}"#;
+    write(dir.path(), "r/20250101-20250201/r-Manifest.json", manifest.as_bytes());
+    let feb = cur1(&[("2025-02-03", "1.25", "USD", "ops")]);
+    write(dir.path(), "r/20250201-20250301/r-1.csv", feb.as_bytes());
+    let (rows, _) = showback(dir.path(), &["--cur", "r"]);
+    assert_eq!(rows, ["2025-01,ops,6.50,6.50,1,2,USD", "2025-02,ops,1.25,1.25,1,1,USD"]);
+
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for name in ["a.csv", "b.csv"] {
+        writer.start_file(name, zip::write::SimpleFileOptions::default()).unwrap();
+        writer.write_all(jan.as_bytes()).unwrap();
+    }
+    write(dir.path(), "two.zip", &writer.finish().unwrap().into_inner());
+    let (code, stderr) = failure(dir.path(), &["showback", "--cur", "two.zip"]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("holds 2 files; a bill archive holds one"), "{stderr}");
 }
