@@ -54,26 +54,31 @@ pub fn same_key(a: &str, b: &str) -> bool {
 /// Canonical key of a CUR 1.0 tag header such as `resourceTags/user:Dept`, or `None` when the
 /// header is not a tag. Cost categories (`costCategory/Name`) are returned with
 /// `is_cost_category` set.
+/// Both prefixes are matched without regard to case, as FORMATS.md §1.3 asks of every header
+/// name: `RESOURCETAGS/USER:DEPT` is the key `dept`.
 pub fn cur1_tag_header(header: &str) -> Option<TagSource> {
-    let lower = header.to_ascii_lowercase();
-    if let Some(rest) = lower.strip_prefix("resourcetags/") {
-        let original = &header[header.len() - rest.len()..];
-        let key = original
-            .strip_prefix("user:")
-            .or_else(|| original.strip_prefix("User:"))
-            .unwrap_or(original);
+    let header = header.trim();
+    if let Some(rest) = strip_prefix_ignore_case(header, "resourceTags/") {
+        let key = strip_prefix_ignore_case(rest, "user:").unwrap_or(rest);
         return Some(TagSource { key: canonical_key(key), is_cost_category: false });
     }
-    if lower.starts_with("costcategory/") {
-        let name = &header["costCategory/".len()..];
+    if let Some(name) = strip_prefix_ignore_case(header, "costCategory/") {
         return Some(TagSource { key: canonical_key(name), is_cost_category: true });
     }
     None
 }
 
-/// Canonical key of a CUR 2.0 `resource_tags` map key (`user_cost_center` is `cost_center`).
+/// Canonical key of a CUR 2.0 `resource_tags` map key (`user_cost_center` and
+/// `USER_COST_CENTER` are `cost_center`).
 pub fn cur2_tag_key(map_key: &str) -> String {
-    canonical_key(map_key.strip_prefix("user_").unwrap_or(map_key))
+    let map_key = map_key.trim();
+    canonical_key(strip_prefix_ignore_case(map_key, "user_").unwrap_or(map_key))
+}
+
+/// `text` without `prefix`, compared without regard to ASCII case.
+fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = text.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix).then(|| &text[prefix.len()..])
 }
 
 /// Where a tag value came from.
@@ -84,10 +89,14 @@ pub struct TagSource {
 }
 
 /// A tag value in canonical form, or `None` when it means untagged (missing, null, empty,
-/// blank, `NULL`).
+/// blank, `NULL`). A value spelled like the `__unallocated__` bucket is untagged too: taking it
+/// as an owner would make a second `__unallocated__` row and count its cost as covered.
 pub fn canonical_value(raw: &str, normalize: bool) -> Option<String> {
     let value = raw.trim();
-    if value.is_empty() || value.eq_ignore_ascii_case("null") {
+    if value.is_empty()
+        || value.eq_ignore_ascii_case("null")
+        || value.eq_ignore_ascii_case(crate::model::UNALLOCATED)
+    {
         return None;
     }
     Some(if normalize { value.to_lowercase() } else { value.to_string() })
@@ -227,26 +236,68 @@ impl TagPlan {
 }
 
 /// Parses a JSON object of tags (FOCUS `Tags`, CUR 2.0 CSV `resource_tags`) into
-/// (key, value) pairs. Null, `{}` and the empty string are no tags. Non-string values are
-/// kept as their JSON text (`true` for a valueless tag).
+/// (key, value) pairs in file order. Null, `{}` and the empty string are no tags. Numbers and
+/// booleans are kept as their JSON text (`true` for a valueless tag); a null value is no tag.
+///
+/// An object or array value is an error: FOCUS allows only scalar values, and its JSON text
+/// is no owner. A key given twice yields both pairs, so that the taxonomy keeps the first and
+/// counts the disagreement as a conflict, as it does for two columns of one key.
 pub fn parse_json_tags(text: &str) -> Result<Vec<(String, String)>, String> {
     let text = text.trim();
     if text.is_empty() || text.eq_ignore_ascii_case("null") {
         return Ok(Vec::new());
     }
-    let value: serde_json::Value =
-        serde_json::from_str(text).map_err(|error| format!("a JSON object of tags ({error})"))?;
-    let serde_json::Value::Object(map) = value else {
-        return Err("a JSON object of tags".into());
-    };
-    Ok(map
-        .into_iter()
-        .filter_map(|(key, value)| match value {
-            serde_json::Value::Null => None,
-            serde_json::Value::String(text) => Some((key, text)),
-            other => Some((key, other.to_string())),
-        })
-        .collect())
+    let JsonPairs(pairs) = serde_json::from_str(text).map_err(|error| {
+        if error.is_data() {
+            "a JSON object of tags".to_string()
+        } else {
+            format!("a JSON object of tags ({error})")
+        }
+    })?;
+    let mut tags = Vec::with_capacity(pairs.len());
+    for (key, value) in pairs {
+        match value {
+            serde_json::Value::Null => {}
+            serde_json::Value::String(text) => tags.push((key, text)),
+            serde_json::Value::Object(_) | serde_json::Value::Array(_) => {
+                return Err(format!(
+                    "a JSON object of tags with text, number or boolean values (the tag \
+                     `{key}` holds an {})",
+                    if value.is_object() { "object" } else { "array" }
+                ));
+            }
+            other => tags.push((key, other.to_string())),
+        }
+    }
+    Ok(tags)
+}
+
+/// The entries of a JSON object in file order, a key given twice kept twice.
+struct JsonPairs(Vec<(String, serde_json::Value)>);
+
+impl<'de> serde::Deserialize<'de> for JsonPairs {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<JsonPairs, D::Error> {
+        struct Entries;
+        impl<'de> serde::de::Visitor<'de> for Entries {
+            type Value = JsonPairs;
+
+            fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                formatter.write_str("a JSON object")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<JsonPairs, A::Error> {
+                let mut pairs = Vec::with_capacity(map.size_hint().unwrap_or(4));
+                while let Some(entry) = map.next_entry::<String, serde_json::Value>()? {
+                    pairs.push(entry);
+                }
+                Ok(JsonPairs(pairs))
+            }
+        }
+        deserializer.deserialize_map(Entries)
+    }
 }
 
 #[cfg(test)]
@@ -333,5 +384,55 @@ mod tests {
         let resolved = plan.resolve(&[], "111122223333", "");
         assert_eq!(resolved.values[0].as_deref(), Some("platform"));
         assert_eq!(plan.resolve(&[], "999", "").values[0], None);
+    }
+
+    #[test]
+    fn tag_prefixes_match_without_regard_to_case() {
+        for header in ["RESOURCETAGS/USER:DEPT", "resourceTags/User:Dept", "resourcetags/user:dept"]
+        {
+            let source = cur1_tag_header(header).unwrap();
+            assert_eq!(source, TagSource { key: "dept".into(), is_cost_category: false });
+        }
+        assert_eq!(cur1_tag_header("resourceTags/aws:createdBy").unwrap().key, "aws_createdby");
+        let category = cur1_tag_header("COSTCATEGORY/Team").unwrap();
+        assert_eq!(category, TagSource { key: "team".into(), is_cost_category: true });
+        assert_eq!(cur2_tag_key("USER_DEPT"), "dept");
+        assert_eq!(cur2_tag_key("User_Cost_Center"), "cost_center");
+        assert_eq!(cur2_tag_key("aws_created_by"), "aws_created_by");
+    }
+
+    #[test]
+    fn a_value_spelled_like_the_unallocated_bucket_is_untagged() {
+        for raw in ["__unallocated__", " __UNALLOCATED__ "] {
+            assert_eq!(canonical_value(raw, true), None);
+            assert_eq!(canonical_value(raw, false), None);
+        }
+        let plan = plan("");
+        let tags = vec![("dept".into(), "__unallocated__".into(), false)];
+        assert_eq!(plan.resolve(&tags, "", "").values[0], None);
+    }
+
+    #[test]
+    fn object_and_array_tag_values_are_errors() {
+        let error = parse_json_tags(r#"{"user_dept":{"a":1}}"#).unwrap_err();
+        assert!(error.starts_with("a JSON object of tags"), "{error}");
+        assert!(error.contains("`user_dept` holds an object"), "{error}");
+        let error = parse_json_tags(r#"{"dept":["a"]}"#).unwrap_err();
+        assert!(error.contains("`dept` holds an array"), "{error}");
+        assert_eq!(parse_json_tags("[1]").unwrap_err(), "a JSON object of tags");
+        let tags = parse_json_tags(r#"{"a":1.5,"b":true,"c":null,"d":"x"}"#).unwrap();
+        let want = [("a", "1.5"), ("b", "true"), ("d", "x")].map(|(k, v)| (k.into(), v.into()));
+        assert_eq!(tags, want);
+    }
+
+    #[test]
+    fn a_key_given_twice_keeps_the_first_value_and_counts_a_conflict() {
+        let pairs = parse_json_tags(r#"{"user_dept":"x","user_dept":"y"}"#).unwrap();
+        assert_eq!(pairs, [("user_dept".into(), "x".into()), ("user_dept".into(), "y".into())]);
+        let tags: Vec<(String, String, bool)> =
+            pairs.into_iter().map(|(k, v)| (cur2_tag_key(&k), v, false)).collect();
+        let resolved = plan("").resolve(&tags, "", "");
+        assert_eq!(resolved.values[0].as_deref(), Some("x"));
+        assert_eq!(resolved.conflicts, 1);
     }
 }
