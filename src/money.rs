@@ -553,16 +553,27 @@ mod tests {
 
     #[test]
     fn shares_add_up_to_exactly_one() {
-        // Six equal owners: four get 0.1666666667 and two 0.1666666666 (ties to the lower
-        // index), 4 × 1666666667 + 2 × 1666666666 = 10^10.
+        // Six equal owners: four get 0.1_666_666_667 and two 0.1_666_666_666 (ties to the lower
+        // index), 4 × 1_666_666_667 + 2 × 1_666_666_666 = 10^10.
         let sixths = shares_of(&[m("1"); 6]);
+        #[allow(clippy::cast_possible_truncation)]
         let units: Vec<i64> = sixths.iter().map(|s| (s.unwrap() * 1e10).round() as i64).collect();
-        assert_eq!(units, [1666666667, 1666666667, 1666666667, 1666666667, 1666666666, 1666666666]);
+        assert_eq!(
+            units,
+            [
+                1_666_666_667,
+                1_666_666_667,
+                1_666_666_667,
+                1_666_666_667,
+                1_666_666_666,
+                1_666_666_666
+            ]
+        );
         // A credit: 150 and −50 of a 100 total are 1.5 and −0.5.
         assert_eq!(shares_of(&[m("150"), m("-50")]), [Some(1.5), Some(-0.5)]);
         // Thirds of −3: −1/3 each is a third of the total, 3333333334 + 2 × 3333333333.
         let thirds = shares_of(&[m("-1"); 3]);
-        assert_eq!(thirds, [Some(0.3333333334), Some(0.3333333333), Some(0.3333333333)]);
+        assert_eq!(thirds, [Some(0.333_333_333_4), Some(0.333_333_333_3), Some(0.333_333_333_3)]);
         assert_eq!(shares_of(&[m("1"), m("-1")]), [None, None]);
     }
 

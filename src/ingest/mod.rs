@@ -93,10 +93,11 @@ impl ZipEntry {
 impl Read for ZipEntry {
     fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
         let read = self.pipe.read(buffer)?;
-        if read == 0 && !buffer.is_empty() {
-            if let Some(worker) = self.worker.take() {
-                worker.join().map_err(|_| std::io::Error::other("the ZIP reader failed"))??;
-            }
+        if read == 0
+            && !buffer.is_empty()
+            && let Some(worker) = self.worker.take()
+        {
+            worker.join().map_err(|_| std::io::Error::other("the ZIP reader failed"))??;
         }
         Ok(read)
     }
@@ -293,17 +294,14 @@ pub fn detect_cost_format(path: &Path) -> Result<CostFormat> {
     input
         .read_line(&mut header)
         .with_context(|| format!("cannot read the header of `{name}`: expected UTF-8 text"))?;
-    if !header.contains(',') {
-        if let Some(separator) = [';', '\t', '|'].into_iter().find(|c| header.contains(*c)) {
-            let shown =
-                if separator == '\t' { "a tab".to_string() } else { format!("`{separator}`") };
-            return Err(hinted(
-                format!(
-                    "`{name}` separates its columns with {shown}; bills separate them with `,`"
-                ),
-                "export the bill again as plain CSV, or convert the separator to `,`",
-            ));
-        }
+    if !header.contains(',')
+        && let Some(separator) = [';', '\t', '|'].into_iter().find(|c| header.contains(*c))
+    {
+        let shown = if separator == '\t' { "a tab".to_string() } else { format!("`{separator}`") };
+        return Err(hinted(
+            format!("`{name}` separates its columns with {shown}; bills separate them with `,`"),
+            "export the bill again as plain CSV, or convert the separator to `,`",
+        ));
     }
     let lower = header.to_ascii_lowercase();
     if lower.contains("lineitem/unblendedcost") {
