@@ -96,7 +96,10 @@ impl CostBuilder {
             money(costs::BILLED_COST, &|r| Some(r.billed_cost)),
             money(costs::EFFECTIVE_COST, &|r| Some(r.effective_cost)),
             money(costs::LIST_COST, &|r| r.list_cost),
-            text(costs::BILLING_CURRENCY, &|r| Some(r.billing_currency.as_str())),
+            Column::new(
+                costs::BILLING_CURRENCY.into(),
+                rows.iter().map(|r| currency_code(&r.billing_currency)).collect::<Vec<_>>(),
+            ),
             Column::new(costs::SOURCE_FILE.into(), vec![source_file.as_str(); rows.len()]),
             Column::new(
                 costs::TAG_CONFLICTS.into(),
@@ -115,6 +118,19 @@ impl CostBuilder {
             columns.push(text(name, &|r| r.owners.get(index).and_then(|o| o.as_deref())));
         }
         Ok(DataFrame::new_infer_height(columns)?)
+    }
+}
+
+/// A currency code trimmed and upper-cased, so `usd` and ` USD` are one currency; a blank
+/// one is USD (readers warn of those).
+pub fn currency_code(raw: &str) -> std::borrow::Cow<'_, str> {
+    let code = raw.trim();
+    if code.is_empty() {
+        std::borrow::Cow::Borrowed("USD")
+    } else if code.bytes().any(|byte| byte.is_ascii_lowercase()) {
+        std::borrow::Cow::Owned(code.to_ascii_uppercase())
+    } else {
+        std::borrow::Cow::Borrowed(code)
     }
 }
 

@@ -3,19 +3,30 @@
 //! Headers are matched by name without regard to case (CUR 1.0 `savingsPlan/SavingsPlanARN`
 //! and `SavingsPlanArn` are one column), so months whose columns differ read alike. The
 //! effective cost is computed per row from the line item type exactly as FORMATS.md §1.6
-//! gives it; an unknown line item type counts at its unblended cost. Split cost allocation
-//! child rows (`EKSPod-EC2`, `ECSTask-EC2`) are left out so nothing counts twice.
+//! gives it (see [`amortization`]); an unknown line item type counts at its unblended cost.
+//! Split cost allocation child rows (`EKSPod-EC2`, `ECSTask-EC2`, in any case) are left out
+//! so nothing counts twice.
+//!
+//! A line must say which month it bills: a line with neither a billing period start nor a
+//! usage start is an error, as is a file without the columns for them. Currency codes are
+//! trimmed and upper-cased; a blank one is USD, with a warning that counts such lines.
+
+pub mod amortization;
+pub mod records;
 
 use std::collections::HashMap;
 use std::io::Read;
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 
 use super::builder::CostRow;
 use super::time::parse_instant;
 use crate::enrich::taxonomy::{TagPlan, cur1_tag_header, cur2_tag_key, parse_json_tags};
-use crate::error::InputError;
+use crate::error::{InputError, hinted};
 use crate::money::Money;
+pub use amortization::{
+    Commitment, LineItemType, SPLIT_CHILD_OPERATIONS, amortization, is_split_child,
+};
 
 /// The two CUR spellings of every column this reader uses: (CUR 1.0, CUR 2.0).
 pub mod names {
@@ -60,13 +71,6 @@ pub mod names {
     pub const COST_CATEGORY_MAP: &str = "cost_category";
 }
 
-/// The line item types whose quantity is usage (CID "usage quantity").
-pub const USAGE_QUANTITY_TYPES: [&str; 4] =
-    ["Usage", "DiscountedUsage", "SavingsPlanCoveredUsage", "FlatRateSubscription"];
-
-/// Operations of split cost allocation child rows, left out to avoid double counting.
-pub const SPLIT_CHILD_OPERATIONS: [&str; 2] = ["EKSPod-EC2", "ECSTask-EC2"];
-
 /// The amounts of one line that the effective cost depends on.
 #[derive(Debug, Clone, Default)]
 pub struct AmortizationInputs<'a> {
@@ -83,39 +87,43 @@ pub struct AmortizationInputs<'a> {
     pub description: &'a str,
 }
 
-/// Effective (amortized) cost of one line, FORMATS.md §1.6.
+/// Effective (amortized) cost of one line of a file that has every amortization column,
+/// FORMATS.md §1.6.
 pub fn effective_cost(line: &AmortizationInputs<'_>) -> Money {
-    match line.line_item_type {
-        "SavingsPlanCoveredUsage" => line.sp_effective,
-        "SavingsPlanRecurringFee" => line.sp_commitment - line.sp_used,
-        "SavingsPlanNegation" | "SavingsPlanUpfrontFee" => Money::ZERO,
-        "DiscountedUsage" => line.ri_effective,
-        "RIFee" => line.ri_unused_upfront + line.ri_unused_recurring,
-        "Fee" if !line.ri_arn.trim().is_empty() => Money::ZERO,
-        "Refund"
-            if line.product_code == "ComputeSavingsPlans"
-                && line.description.starts_with("Refund for one-time fee for Savings Plan ID") =>
-        {
-            Money::ZERO
-        }
-        _ => line.unblended,
+    use amortization::Amount;
+    let kind = LineItemType::parse(line.line_item_type);
+    let (rule, _) = amortization(kind, line.ri_arn, line.product_code, line.description);
+    let amount = |which: Amount| -> Result<Money, std::convert::Infallible> {
+        Ok(match which {
+            Amount::SpEffective => line.sp_effective,
+            Amount::SpCommitment => line.sp_commitment,
+            Amount::SpUsed => line.sp_used,
+            Amount::RiEffective => line.ri_effective,
+            Amount::RiUnusedUpfront => line.ri_unused_upfront,
+            Amount::RiUnusedRecurring => line.ri_unused_recurring,
+        })
+    };
+    match rule.apply(line.unblended, amount) {
+        Ok(value) => value,
+        Err(never) => match never {},
     }
 }
 
-/// The canonical charge category of a CUR line item type.
+/// The canonical charge category of a CUR line item type, in any case.
 pub fn charge_category(line_item_type: &str) -> &'static str {
-    match line_item_type {
-        "Usage"
-        | "DiscountedUsage"
-        | "SavingsPlanCoveredUsage"
-        | "SavingsPlanNegation"
-        | "FlatRateSubscription" => "usage",
-        "Fee" | "RIFee" | "SavingsPlanUpfrontFee" | "SavingsPlanRecurringFee" => "purchase",
-        "Tax" => "tax",
-        "Credit" => "credit",
-        "Refund" => "refund",
-        other if other.ends_with("Discount") => "credit",
-        _ => "adjustment",
+    LineItemType::parse(line_item_type).charge_category()
+}
+
+/// The (CUR 1.0, CUR 2.0) names of the column of each amortization amount.
+fn amount_column(amount: amortization::Amount) -> (&'static str, &'static str) {
+    use amortization::Amount;
+    match amount {
+        Amount::SpEffective => names::SP_EFFECTIVE,
+        Amount::SpCommitment => names::SP_COMMITMENT,
+        Amount::SpUsed => names::SP_USED,
+        Amount::RiEffective => names::RI_EFFECTIVE,
+        Amount::RiUnusedUpfront => names::RI_UNUSED_UPFRONT,
+        Amount::RiUnusedRecurring => names::RI_UNUSED_RECURRING,
     }
 }
 
@@ -133,81 +141,173 @@ impl Header {
             .enumerate()
             .map(|(i, name)| (name.trim().to_ascii_lowercase(), i))
             .collect();
-        let cur2 = names.iter().any(|name| name.eq_ignore_ascii_case(names::UNBLENDED.1));
+        let cur2 = names.iter().any(|name| name.trim().eq_ignore_ascii_case(names::UNBLENDED.1));
         Header { index, names, cur2 }
     }
 
     fn find(&self, pair: (&str, &str)) -> Option<usize> {
-        let name = if self.cur2 { pair.1 } else { pair.0 };
-        self.index.get(&name.to_ascii_lowercase()).copied()
+        self.index.get(&self.spelling(pair).to_ascii_lowercase()).copied()
+    }
+
+    /// The name of a column in this file's flavour of CUR.
+    fn spelling<'b>(&self, pair: (&'b str, &'b str)) -> &'b str {
+        if self.cur2 { pair.1 } else { pair.0 }
+    }
+
+    /// Fails unless the header has the columns every line needs: the unblended cost, the
+    /// line item type, and a billing period start or a usage start.
+    fn check_required(&self, file: &str) -> Result<()> {
+        if self.find(names::UNBLENDED).is_none() {
+            if let Some(error) = records::separator_error(file, &self.names) {
+                return Err(error);
+            }
+            return Err(hinted(
+                format!("`{file}` has no `{}` column", names::UNBLENDED.0),
+                "pass CUR files with `--cur` and FOCUS files with `--focus`",
+            ));
+        }
+        let mut missing = Vec::new();
+        if self.find(names::LINE_ITEM_TYPE).is_none() {
+            missing.push(format!("`{}`", self.spelling(names::LINE_ITEM_TYPE)));
+        }
+        if self.find(names::PERIOD_START).is_none() && self.find(names::USAGE_START).is_none() {
+            missing.push(format!(
+                "`{}` or `{}`",
+                self.spelling(names::PERIOD_START),
+                self.spelling(names::USAGE_START)
+            ));
+        }
+        if missing.is_empty() {
+            return Ok(());
+        }
+        Err(hinted(
+            format!("`{file}` lacks required columns: {}", missing.join(", and ")),
+            "export the bill with its default columns: aispend needs each line's type for its \
+             effective cost and a date for its billing period",
+        ))
+    }
+
+    /// The commitments whose amortization columns this file lacks, with those columns.
+    fn missing_amortization(&self) -> [Vec<&'static str>; 2] {
+        Commitment::ALL.map(|commitment| {
+            commitment
+                .columns()
+                .iter()
+                .filter(|pair| self.find(**pair).is_none())
+                .map(|pair| self.spelling(*pair))
+                .collect()
+        })
     }
 }
 
-/// Reads one CUR CSV stream into `builder`; `file` names it in messages.
+/// Reads one CUR CSV stream, handing `each` its canonical rows piece by piece; `file` names
+/// it in messages.
 pub fn read(
     input: impl Read,
     file: &str,
     plan: &TagPlan,
     each: &mut dyn FnMut(polars::prelude::DataFrame) -> Result<()>,
 ) -> Result<ReadStats> {
-    let mut input = std::io::BufReader::new(input);
-    let line_offset = super::crlf_line_offset(&mut input);
-    let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(input);
-    let header = Header::new(
-        reader
-            .headers()
-            .with_context(|| format!("cannot read the header of `{file}`"))?
-            .iter()
-            .map(str::to_string)
-            .collect(),
-    );
+    let mut records = records::Records::open(input, file)?;
+    let header = Header::new(records.headers().to_vec());
     let is_tag = |name: &str| cur1_tag_header(name).is_some();
     super::check_duplicate_columns(file, &header.names, &is_tag)?;
+    header.check_required(file)?;
     let Some(unblended) = header.find(names::UNBLENDED) else {
-        return Err(crate::error::hinted(
-            format!("`{file}` has no `{}` column", names::UNBLENDED.0),
-            "pass CUR files with `--cur` and FOCUS files with `--focus`",
-        ));
+        unreachable!("check_required fails without the unblended cost")
     };
-    if header.find(names::CURRENCY).is_none() {
+    let has_currency = header.find(names::CURRENCY).is_some();
+    if !has_currency {
         tracing::warn!("`{file}` has no currency column; its amounts are taken as USD");
     }
-    let tag_columns = tag_columns(&header);
+    let file_facts = FileFacts {
+        unblended,
+        tag_columns: tag_columns(&header),
+        missing: header.missing_amortization(),
+    };
     let mut stats = ReadStats::default();
     let mut pieces = super::PieceWriter::new(file, plan, each);
     let mut record = csv::StringRecord::new();
-    loop {
-        match reader.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(error) => {
-                let line = error.position().map_or(0, csv::Position::line) + line_offset;
-                return Err(anyhow::Error::new(error)
-                    .context(format!("cannot read `{file}` at line {line}")));
-            }
-        }
-        let line = record.position().map_or(0, csv::Position::line) + line_offset;
+    while let Some(line) = records.next(&mut record)? {
         let row = Row { record: &record, header: &header, file, line };
-        if SPLIT_CHILD_OPERATIONS.contains(&row.text(names::OPERATION)) {
+        if is_split_child(row.text(names::OPERATION)) {
             stats.split_children += 1;
             continue;
         }
-        pieces.push(row.to_cost(unblended, &tag_columns, plan)?)?;
+        pieces.push(row.to_cost(&file_facts, plan, &mut stats)?)?;
     }
     pieces.finish()?;
+    if has_currency {
+        warn_blank_currency(file, header.spelling(names::CURRENCY), stats.blank_currency);
+    }
+    warn_unamortized(file, &file_facts.missing, &stats.unamortized);
     Ok(stats)
 }
 
-/// What a reader left out, for the run's messages.
+/// What a reader left out or assumed, for the run's messages.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ReadStats {
     pub split_children: u64,
+    /// Lines whose currency cell was blank, taken as USD.
+    pub blank_currency: u64,
+    /// Lines of each [`Commitment`] counted at their unblended cost because the file lacks
+    /// one of its amortization columns.
+    pub unamortized: [u64; 2],
+}
+
+/// The warning for lines without a currency code, once per file.
+pub fn warn_blank_currency(file: &str, column: &str, lines: u64) {
+    if lines == 1 {
+        tracing::warn!(
+            "`{file}`: 1 line item has no currency in `{column}` and is taken as USD; check the \
+             export if the bill is not in USD"
+        );
+    } else if lines > 1 {
+        tracing::warn!(
+            "`{file}`: {lines} line items have no currency in `{column}` and are taken as USD; \
+             check the export if the bill is not in USD"
+        );
+    }
+}
+
+/// The warning for commitment lines counted at their unblended cost, once per file and
+/// commitment.
+pub fn warn_unamortized(file: &str, missing: &[Vec<&str>; 2], lines: &[u64; 2]) {
+    for commitment in Commitment::ALL {
+        let count = lines[commitment.index()];
+        let columns = &missing[commitment.index()];
+        if count == 0 || columns.is_empty() {
+            continue;
+        }
+        let columns: Vec<String> = columns.iter().map(|c| format!("`{c}`")).collect();
+        let name = commitment.lines_name();
+        let lines = if count == 1 {
+            format!("1 {name} line item counts")
+        } else {
+            format!("{count} {name} line items count")
+        };
+        tracing::warn!(
+            "`{file}` lacks {}, which {name} lines need for their effective cost: {lines} at \
+             the billed (unblended) cost; read the full export, with its Savings Plan and \
+             reservation columns, for the amortized cost",
+            columns.join(", "),
+        );
+    }
+}
+
+/// What every row of one file needs to know about its header.
+struct FileFacts {
+    unblended: usize,
+    tag_columns: Vec<(usize, String, bool, bool)>,
+    /// The amortization columns the file lacks, per [`Commitment`].
+    missing: [Vec<&'static str>; 2],
 }
 
 /// Tag columns of the header: (position, canonical key, is cost category, is a JSON map).
 fn tag_columns(header: &Header) -> Vec<(usize, String, bool, bool)> {
     let mut columns = Vec::new();
     for (position, name) in header.names.iter().enumerate() {
+        let name = name.trim();
         if header.cur2 {
             if name.eq_ignore_ascii_case(names::TAGS_MAP) {
                 columns.push((position, String::new(), false, true));
@@ -239,9 +339,7 @@ impl Row<'_> {
     }
 
     fn column_name<'b>(&'b self, pair: (&'b str, &'b str)) -> &'b str {
-        self.header
-            .find(pair)
-            .map_or(if self.header.cur2 { pair.1 } else { pair.0 }, |i| &self.header.names[i])
+        self.header.find(pair).map_or(self.header.spelling(pair), |i| self.header.names[i].trim())
     }
 
     fn money(&self, pair: (&str, &str)) -> Result<Money> {
@@ -253,12 +351,12 @@ impl Row<'_> {
         if text.is_empty() {
             return Ok(None);
         }
-        Money::parse(text).map(Some).map_err(|_| {
+        Money::parse(text).map(Some).map_err(|error| {
             InputError::at_line(
                 self.file,
                 self.line,
                 self.column_name(pair),
-                "a decimal number",
+                error.expected(),
                 text,
             )
             .with_hint("check the export; amounts are plain decimals such as `12.5` or `3e-06`")
@@ -266,13 +364,9 @@ impl Row<'_> {
         })
     }
 
-    fn instant(
-        &self,
-        pair: (&str, &str),
-        required: bool,
-    ) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
+    fn instant(&self, pair: (&str, &str)) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
         let text = self.text(pair);
-        if text.is_empty() && !required {
+        if text.is_empty() {
             return Ok(None);
         }
         parse_instant(text).map(Some).ok_or_else(|| {
@@ -287,49 +381,83 @@ impl Row<'_> {
         })
     }
 
-    fn to_cost(
+    /// The start of the billing period, else of the usage; an error when the line has
+    /// neither, since its month is then unknown.
+    fn period_start(
         &self,
-        unblended: usize,
-        tag_columns: &[(usize, String, bool, bool)],
-        plan: &TagPlan,
-    ) -> Result<CostRow> {
+        start: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<chrono::DateTime<chrono::Utc>> {
+        if let Some(period_start) = self.instant(names::PERIOD_START)?.or(start) {
+            return Ok(period_start);
+        }
+        let column = if self.header.find(names::PERIOD_START).is_some() {
+            names::PERIOD_START
+        } else {
+            names::USAGE_START
+        };
+        Err(InputError::at_line(
+            self.file,
+            self.line,
+            self.column_name(column),
+            "a billing period start, or else a usage start date",
+            self.text(column),
+        )
+        .with_hint(format!(
+            "every line item needs `{}` or `{}` to say which month it bills; check the export",
+            self.header.spelling(names::PERIOD_START),
+            self.header.spelling(names::USAGE_START)
+        ))
+        .into())
+    }
+
+    /// The effective cost by the line's rule, or its billed cost when the file lacks a
+    /// column its commitment needs (counted in `stats`).
+    fn effective(
+        &self,
+        kind: LineItemType,
+        billed: Money,
+        facts: &FileFacts,
+        stats: &mut ReadStats,
+    ) -> Result<Money> {
+        let (rule, commitment) = amortization(
+            kind,
+            self.text(names::RI_ARN),
+            self.text(names::PRODUCT_CODE),
+            self.text(names::DESCRIPTION),
+        );
+        if let Some(commitment) = commitment
+            && !facts.missing[commitment.index()].is_empty()
+        {
+            stats.unamortized[commitment.index()] += 1;
+            return Ok(billed);
+        }
+        rule.apply(billed, |amount| self.money(amount_column(amount)))
+    }
+
+    fn to_cost(&self, facts: &FileFacts, plan: &TagPlan, stats: &mut ReadStats) -> Result<CostRow> {
         let line_item_type = self.text(names::LINE_ITEM_TYPE);
-        let unblended_text = self.record.get(unblended).unwrap_or("").trim();
+        let kind = LineItemType::parse(line_item_type);
+        let unblended_text = self.record.get(facts.unblended).unwrap_or("").trim();
         let billed =
             if unblended_text.is_empty() { Money::ZERO } else { self.money(names::UNBLENDED)? };
-        let inputs = AmortizationInputs {
-            line_item_type,
-            unblended: billed,
-            sp_effective: self.money(names::SP_EFFECTIVE)?,
-            sp_commitment: self.money(names::SP_COMMITMENT)?,
-            sp_used: self.money(names::SP_USED)?,
-            ri_effective: self.money(names::RI_EFFECTIVE)?,
-            ri_unused_upfront: self.money(names::RI_UNUSED_UPFRONT)?,
-            ri_unused_recurring: self.money(names::RI_UNUSED_RECURRING)?,
-            ri_arn: self.text(names::RI_ARN),
-            product_code: self.text(names::PRODUCT_CODE),
-            description: self.text(names::DESCRIPTION),
-        };
-        let start = self.instant(names::USAGE_START, false)?;
-        let period_start = self.instant(names::PERIOD_START, false)?.or(start);
-        let Some(period_start) = period_start else {
-            return Err(InputError::at_line(
-                self.file,
-                self.line,
-                self.column_name(names::PERIOD_START),
-                "a billing period start",
-                "",
-            )
-            .into());
-        };
+        let effective_cost = self.effective(kind, billed, facts, stats)?;
+        let start = self.instant(names::USAGE_START)?;
+        let period_start = self.period_start(start)?;
         let account = self.text(names::ACCOUNT);
         let resource = self.text(names::RESOURCE);
-        let tags = self.tags(tag_columns)?;
+        let tags = self.tags(&facts.tag_columns)?;
         let resolved = plan.resolve(&tags, account, resource);
-        let quantity = if USAGE_QUANTITY_TYPES.contains(&line_item_type) {
+        let quantity = if kind.counts_usage_quantity() {
             self.optional_money(names::USAGE_AMOUNT)?
         } else {
             None
+        };
+        let currency = self.text(names::CURRENCY);
+        let billing_currency = if currency.is_empty() {
+            stats.blank_currency += 1;
+            "USD".to_string()
+        } else {
+            currency.to_ascii_uppercase()
         };
         let invoice_id = self.optional(names::INVOICE);
         Ok(CostRow {
@@ -343,15 +471,15 @@ impl Row<'_> {
             service_name: self.optional(names::PRODUCT_CODE),
             region_id: self.optional(names::REGION).or_else(|| self.optional(names::REGION_OLD)),
             usage_type: self.optional(names::USAGE_TYPE),
-            charge_category: charge_category(line_item_type).into(),
+            charge_category: kind.charge_category().into(),
             line_item_type: Some(line_item_type.to_string()).filter(|t| !t.is_empty()),
             resource_id: Some(resource.to_string()).filter(|r| !r.is_empty()),
             consumed_quantity: quantity,
             consumed_unit: self.optional(names::PRICING_UNIT),
-            effective_cost: effective_cost(&inputs),
+            effective_cost,
             billed_cost: billed,
             list_cost: self.optional_money(names::PUBLIC_COST)?,
-            billing_currency: self.optional(names::CURRENCY).unwrap_or_else(|| "USD".into()),
+            billing_currency,
             tag_conflicts: resolved.conflicts,
             owner_fallbacks: resolved.fallbacks,
             owners: resolved.values,
@@ -371,9 +499,12 @@ impl Row<'_> {
                     InputError::at_line(
                         self.file,
                         self.line,
-                        &self.header.names[*position],
+                        self.header.names[*position].trim(),
                         &expected,
                         value,
+                    )
+                    .with_hint(
+                        "tags are a JSON object of text values, such as `{\"user_dept\": \"sales\"}`",
                     )
                 })?;
                 for (map_key, map_value) in pairs {

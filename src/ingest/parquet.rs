@@ -5,12 +5,14 @@
 //! maps (Parquet MAP, which Polars reads as `List<Struct{key, value}>`) or JSON text are
 //! resolved through the taxonomy by one pass over each batch.
 
+mod checks;
+
 use std::sync::Arc;
 
 use anyhow::Result;
 use polars::prelude::*;
 
-use super::cur_csv::{SPLIT_CHILD_OPERATIONS, USAGE_QUANTITY_TYPES, names as cur};
+use super::cur_csv::{Commitment, LineItemType, amortization, is_split_child, names as cur};
 use super::focus_csv::names as focus;
 use crate::enrich::taxonomy::{
     Resolved, TagPlan, canonical_key, cur2_tag_key, parse_json_tags, same_key,
@@ -39,7 +41,8 @@ pub fn scan(path: &str) -> Result<LazyFrame> {
 pub fn column_names(path: &str) -> Result<Vec<String>> {
     let schema = anyhow::Context::with_context(scan(path)?.collect_schema(), || {
         format!("cannot read the schema of `{path}`")
-    })?;
+    })
+    .map_err(|error| with_parquet_hint(error, path))?;
     Ok(schema.iter_names().map(ToString::to_string).collect())
 }
 
@@ -62,12 +65,40 @@ const PIECE_ROWS: usize = 1 << 20;
 
 /// The lazy canonical frame of one Parquet file.
 pub fn read(path: &str, kind: ParquetKind, plan: &TagPlan) -> Result<LazyFrame> {
+    let (frame, columns) = open(path, kind)?;
+    canonical_frame(frame, kind, &columns, plan)
+}
+
+/// The scan and schema of a Parquet bill, once the file passed the checks of
+/// [`checks::check`].
+fn open(path: &str, kind: ParquetKind) -> Result<(LazyFrame, Columns)> {
     let mut frame = scan(path)?;
     let schema = anyhow::Context::with_context(frame.collect_schema(), || {
         format!("cannot read the schema of `{path}`")
-    })?;
+    })
+    .map_err(|error| with_parquet_hint(error, path))?;
     let columns = Columns { schema, path: path.to_string() };
-    canonical_frame(frame, kind, &columns, plan)
+    checks::check(kind, &columns).map_err(|error| with_parquet_hint(error, path))?;
+    Ok((frame, columns))
+}
+
+/// Adds a hint to an error of the Parquet reader itself (a damaged footer or page, a type it
+/// cannot read), which names neither the file nor the fix.
+fn with_parquet_hint(error: anyhow::Error, path: &str) -> anyhow::Error {
+    let ours = error
+        .chain()
+        .any(|cause| cause.is::<crate::error::InputError>() || cause.is::<crate::error::Hinted>());
+    if ours {
+        return error;
+    }
+    let text = error.to_string();
+    let context = if text.contains(path) { text } else { format!("cannot read `{path}`: {text}") };
+    let cause = error.root_cause().to_string();
+    crate::error::hinted(
+        if context.contains(&cause) { context } else { format!("{context} ({cause})") },
+        "the file is damaged or was cut off in transfer, or written by a tool aispend cannot \
+         read; download it again, or write it again with pyarrow or Polars",
+    )
 }
 
 /// The lazy canonical frames of one Parquet file in pieces of whole row groups, about
@@ -83,15 +114,12 @@ fn pieces_of(
     plan: &TagPlan,
     target: usize,
 ) -> Result<Vec<LazyFrame>> {
-    let ranges = piece_ranges(&row_group_sizes(path)?, target);
+    let (frame, columns) = open(path, kind)?;
+    let sizes = row_group_sizes(path).map_err(|error| with_parquet_hint(error, path))?;
+    let ranges = piece_ranges(&sizes, target);
     if ranges.len() <= 1 {
-        return Ok(vec![read(path, kind, plan)?]);
+        return Ok(vec![canonical_frame(frame, kind, &columns, plan)?]);
     }
-    let mut frame = scan(path)?;
-    let schema = anyhow::Context::with_context(frame.collect_schema(), || {
-        format!("cannot read the schema of `{path}`")
-    })?;
-    let columns = Columns { schema, path: path.to_string() };
     ranges
         .into_iter()
         .map(|(offset, length)| {
@@ -165,6 +193,13 @@ impl Columns {
         self.schema.iter_names().find(|n| n.eq_ignore_ascii_case(name)).map(ToString::to_string)
     }
 
+    /// The real name and the type of a column, matched without regard to case.
+    fn column(&self, name: &str) -> Option<(String, DataType)> {
+        let real = self.find(name)?;
+        let dtype = self.schema.get(real.as_str())?.clone();
+        Some((real, dtype))
+    }
+
     /// A string column, trimmed, with empty and `NULL` read as null; null when the file
     /// lacks it.
     fn text(&self, name: &str) -> Expr {
@@ -175,6 +210,28 @@ impl Columns {
             ),
             None => lit(NULL).cast(DataType::String),
         }
+    }
+
+    /// A currency code column, trimmed and upper-cased, with a blank or null code read as
+    /// USD (the reader's checks warn of those); USD when the file lacks it.
+    fn currency(&self, name: &str) -> Expr {
+        match self.find(name) {
+            Some(real) => col(real.as_str())
+                .cast(DataType::String)
+                .map(
+                    |column| clean_currency(&column),
+                    |_, field| Ok(Field::new(field.name().clone(), DataType::String)),
+                )
+                .fill_null(lit("USD")),
+            None => lit("USD"),
+        }
+    }
+
+    /// For each [`Commitment`], true when the file lacks a column its amortization needs, so
+    /// that its lines count at their unblended cost.
+    fn unamortized(&self) -> [bool; 2] {
+        Commitment::ALL
+            .map(|commitment| commitment.columns().iter().any(|pair| self.find(pair.1).is_none()))
     }
 
     /// A column as it is in the file (null when absent), for the per-row readers that trim
@@ -192,7 +249,11 @@ impl Columns {
         let path = self.path.clone();
         let column_name = real.clone();
         match dtype {
-            DataType::Float64 | DataType::Float32 | DataType::String => col(real.as_str()).map(
+            DataType::Float64
+            | DataType::Float32
+            | DataType::String
+            | DataType::Categorical(..)
+            | DataType::Enum(..) => col(real.as_str()).map(
                 move |column| to_money(&column, &path, &column_name),
                 |_, field| Ok(Field::new(field.name().clone(), model::money_dtype())),
             ),
@@ -235,7 +296,7 @@ fn zero() -> Expr {
 
 /// The billed (unblended) and effective cost of FORMATS.md §1.6 as one struct column
 /// `__amounts`, one row at a time: only the amounts the line item type needs are converted,
-/// so a usage line costs one conversion, not eight.
+/// so a usage line costs one conversion, not seven.
 fn amounts_expr(c: &Columns) -> Expr {
     let texts = [cur::LINE_ITEM_TYPE.1, cur::PRODUCT_CODE.1, cur::DESCRIPTION.1, cur::RI_ARN.1];
     let amounts = [
@@ -251,10 +312,11 @@ fn amounts_expr(c: &Columns) -> Expr {
         texts.iter().chain(amounts.iter()).map(|name| c.raw(name)).collect();
     let names: Vec<String> =
         amounts.iter().map(|name| c.find(name).unwrap_or_else(|| (*name).to_string())).collect();
+    let unamortized = c.unamortized();
     let path = c.path.clone();
     let first = inputs.remove(0);
     first.map_many(
-        move |columns| amounts_of_batch(columns, &path, &names),
+        move |columns| amounts_of_batch(columns, &path, &names, unamortized),
         &inputs,
         |_, _| Ok(amounts_field()),
     )
@@ -282,8 +344,14 @@ fn broadcast(columns: &mut [Column]) -> usize {
 
 /// The billed and effective cost of every row of a batch: inputs are the line item type,
 /// product code, description and reservation ARN, then the seven amounts of [`amounts_expr`]
-/// (unblended first; a null unblended cost bills zero).
-fn amounts_of_batch(columns: &mut [Column], path: &str, names: &[String]) -> PolarsResult<Column> {
+/// (unblended first; a null unblended cost bills zero). A line of a commitment in
+/// `unamortized` counts at its unblended cost (see [`Commitment`]).
+fn amounts_of_batch(
+    columns: &mut [Column],
+    path: &str,
+    names: &[String],
+    unamortized: [bool; 2],
+) -> PolarsResult<Column> {
     let length = broadcast(columns);
     let texts: Vec<TextCells> =
         columns[..4].iter().map(TextCells::new).collect::<PolarsResult<_>>()?;
@@ -299,23 +367,12 @@ fn amounts_of_batch(columns: &mut [Column], path: &str, names: &[String]) -> Pol
     let mut effective: Vec<i128> = Vec::with_capacity(length);
     for row in 0..length {
         let unblended = amount(0, row)?;
-        let kind = texts[0].get(row);
-        let value = match kind {
-            "SavingsPlanCoveredUsage" => amount(1, row)?,
-            "SavingsPlanRecurringFee" => amount(2, row)? - amount(3, row)?,
-            "SavingsPlanNegation" | "SavingsPlanUpfrontFee" => Money::ZERO,
-            "DiscountedUsage" => amount(4, row)?,
-            "RIFee" => amount(5, row)? + amount(6, row)?,
-            "Fee" if !texts[3].get(row).is_empty() => Money::ZERO,
-            "Refund"
-                if texts[1].get(row) == "ComputeSavingsPlans"
-                    && texts[2]
-                        .get(row)
-                        .starts_with("Refund for one-time fee for Savings Plan ID") =>
-            {
-                Money::ZERO
-            }
-            _ => unblended,
+        let kind = LineItemType::parse(texts[0].get(row));
+        let (rule, commitment) =
+            amortization(kind, texts[3].get(row), texts[1].get(row), texts[2].get(row));
+        let value = match commitment {
+            Some(commitment) if unamortized[commitment.index()] => unblended,
+            _ => rule.apply(unblended, |which| amount(which as usize, row))?,
         };
         billed.push(unblended.raw());
         effective.push(value.raw());
@@ -333,6 +390,7 @@ fn amounts_of_batch(columns: &mut [Column], path: &str, names: &[String]) -> Pol
 /// The Arrow arrays behind one chunk of text, doubles and raw decimals.
 type TextArray = <StringType as PolarsDataType>::Array;
 type FloatArray = <Float64Type as PolarsDataType>::Array;
+type Float32Array = <Float32Type as PolarsDataType>::Array;
 type RawArray = <Int128Type as PolarsDataType>::Array;
 
 /// A text column of one batch, read row by row: trimmed, with null and `NULL` as "".
@@ -367,6 +425,7 @@ impl TextCells {
 enum MoneyCells<'a> {
     Missing,
     Float(FloatArray, &'a str, &'a str),
+    Float32(Float32Array, &'a str, &'a str),
     Text(TextArray, &'a str, &'a str),
     Exact(RawArray),
 }
@@ -376,17 +435,24 @@ impl<'a> MoneyCells<'a> {
         Ok(match column.dtype() {
             _ if column.is_empty() => MoneyCells::Missing,
             DataType::Null => MoneyCells::Missing,
-            DataType::Float64 | DataType::Float32 => {
-                let numbers = column.cast(&DataType::Float64)?;
-                let numbers = numbers.f64()?.rechunk();
+            DataType::Float64 => {
+                let numbers = column.f64()?.rechunk();
                 MoneyCells::Float(numbers.downcast_as_array().clone(), path, name)
             }
-            DataType::String => {
-                let text = column.str()?.rechunk();
+            DataType::Float32 => {
+                let numbers = column.f32()?.rechunk();
+                MoneyCells::Float32(numbers.downcast_as_array().clone(), path, name)
+            }
+            DataType::String | DataType::Categorical(..) | DataType::Enum(..) => {
+                let text = column.cast(&DataType::String)?;
+                let text = text.str()?.rechunk();
                 MoneyCells::Text(text.downcast_as_array().clone(), path, name)
             }
             _ => {
-                let exact = column.cast(&model::money_dtype())?;
+                // Strict: a value that does not fit `Decimal(38, 18)` is an error, not a null.
+                let exact = column.strict_cast(&model::money_dtype()).map_err(|_| {
+                    polars_err!(ComputeError: "cannot read `{path}`: column `{name}`: expected amounts that fit 20 integer and 18 fraction digits, found a {} value out of that range", column.dtype())
+                })?;
                 let raw = exact.decimal()?.physical().rechunk();
                 MoneyCells::Exact(raw.downcast_as_array().clone())
             }
@@ -399,8 +465,14 @@ impl<'a> MoneyCells<'a> {
             MoneyCells::Exact(raw) => Ok(raw.get(row).map(Money::from_raw)),
             MoneyCells::Float(numbers, path, name) => match numbers.get(row) {
                 None => Ok(None),
-                Some(number) => Money::from_f64(number).map(Some).map_err(|_| {
-                    polars_err!(ComputeError: "cannot read `{path}`: column `{name}`: expected a finite amount, found `{number}`")
+                Some(number) => Money::from_f64(number).map(Some).map_err(|error| {
+                    polars_err!(ComputeError: "cannot read `{path}`: column `{name}`: expected {}, found `{number}`", error.expected())
+                }),
+            },
+            MoneyCells::Float32(numbers, path, name) => match numbers.get(row) {
+                None => Ok(None),
+                Some(number) => money_of_f32(number).map(Some).map_err(|error| {
+                    polars_err!(ComputeError: "cannot read `{path}`: column `{name}`: expected {}, found `{number}`", error.expected())
                 }),
             },
             MoneyCells::Text(text, path, name) => {
@@ -409,44 +481,16 @@ impl<'a> MoneyCells<'a> {
                 if value.is_empty() || value.eq_ignore_ascii_case("null") {
                     return Ok(None);
                 }
-                Money::parse(value).map(Some).map_err(|_| {
-                    polars_err!(ComputeError: "cannot read `{path}`: column `{name}`: expected a decimal number, found `{value}`")
+                Money::parse(value).map(Some).map_err(|error| {
+                    polars_err!(ComputeError: "cannot read `{path}`: column `{name}`: expected {}, found `{value}`", error.expected())
                 })
             }
         }
     }
 }
 
-/// The canonical charge category of a CUR line item type, as an expression.
-fn cur_charge_category(kind: Expr) -> Expr {
-    let one_of = |values: &[&str]| {
-        kind.clone().is_in(lit(Series::new("v".into(), values)).implode(false), false)
-    };
-    when(one_of(&[
-        "Usage",
-        "DiscountedUsage",
-        "SavingsPlanCoveredUsage",
-        "SavingsPlanNegation",
-        "FlatRateSubscription",
-    ]))
-    .then(lit("usage"))
-    .when(one_of(&["Fee", "RIFee", "SavingsPlanUpfrontFee", "SavingsPlanRecurringFee"]))
-    .then(lit("purchase"))
-    .when(kind.clone().eq(lit("Tax")))
-    .then(lit("tax"))
-    .when(kind.clone().eq(lit("Credit")))
-    .then(lit("credit"))
-    .when(kind.clone().eq(lit("Refund")))
-    .then(lit("refund"))
-    .when(kind.clone().str().ends_with(lit("Discount")))
-    .then(lit("credit"))
-    .otherwise(lit("adjustment"))
-}
-
 /// CUR 2.0 Parquet into the canonical frame.
 fn cur2(frame: LazyFrame, c: &Columns, plan: &TagPlan) -> Result<LazyFrame> {
-    let kind = c.text(cur::LINE_ITEM_TYPE.1).fill_null(lit(""));
-    let usage_kinds = lit(Series::new("kinds".into(), USAGE_QUANTITY_TYPES)).implode(false);
     let start = c.instant(cur::USAGE_START.1);
     let period_start = c.instant(cur::PERIOD_START.1).fill_null(start.clone());
     let invoice = c.text(cur::INVOICE.1);
@@ -468,23 +512,20 @@ fn cur2(frame: LazyFrame, c: &Columns, plan: &TagPlan) -> Result<LazyFrame> {
         c.text(cur::PRODUCT_CODE.1).alias(costs::SERVICE_NAME),
         c.text(cur::REGION.1).alias(costs::REGION_ID),
         c.text(cur::USAGE_TYPE.1).alias(costs::USAGE_TYPE),
-        cur_charge_category(kind.clone()).alias(costs::CHARGE_CATEGORY),
+        charge_category_expr(c).alias(costs::CHARGE_CATEGORY),
         c.text(cur::LINE_ITEM_TYPE.1).alias(costs::LINE_ITEM_TYPE),
         c.text(cur::RESOURCE.1).alias(costs::RESOURCE_ID),
         lit(NULL).cast(DataType::String).alias(costs::MODEL),
         lit(NULL).cast(DataType::String).alias(costs::TOKEN_TYPE),
-        when(kind.is_in(usage_kinds, false))
+        when(counts_usage_expr(c))
             .then(c.money(cur::USAGE_AMOUNT.1))
             .otherwise(lit(NULL).cast(model::money_dtype()))
             .alias(costs::CONSUMED_QUANTITY),
         c.text(cur::PRICING_UNIT.1).alias(costs::CONSUMED_UNIT),
-        col("__amounts").struct_().field_by_name(costs::BILLED_COST).alias(costs::BILLED_COST),
-        col("__amounts")
-            .struct_()
-            .field_by_name(costs::EFFECTIVE_COST)
-            .alias(costs::EFFECTIVE_COST),
+        amount_field(costs::BILLED_COST),
+        amount_field(costs::EFFECTIVE_COST),
         c.money(cur::PUBLIC_COST.1).alias(costs::LIST_COST),
-        c.text(cur::CURRENCY.1).fill_null(lit("USD")).alias(costs::BILLING_CURRENCY),
+        c.currency(cur::CURRENCY.1).alias(costs::BILLING_CURRENCY),
         lit(c.path.clone()).alias(costs::SOURCE_FILE),
     ];
     let tags = TagInputs {
@@ -496,6 +537,42 @@ fn cur2(frame: LazyFrame, c: &Columns, plan: &TagPlan) -> Result<LazyFrame> {
         path: c.path.clone(),
     };
     finish(frame, fixed, tags, invoice.is_null(), plan)
+}
+
+/// The canonical charge category of each line's [`LineItemType`]. An expression apart from
+/// the amounts, so a report that does not read it never computes it.
+fn charge_category_expr(c: &Columns) -> Expr {
+    c.raw(cur::LINE_ITEM_TYPE.1).cast(DataType::String).map(
+        |column| {
+            let kinds = column.str()?;
+            let categories: StringChunked = kinds
+                .iter()
+                .map(|kind| Some(LineItemType::parse(kind.unwrap_or("")).charge_category()))
+                .collect();
+            Ok(categories.with_name(column.name().clone()).into_column())
+        },
+        |_, field| Ok(Field::new(field.name().clone(), DataType::String)),
+    )
+}
+
+/// True for the lines whose [`LineItemType`] counts usage quantity.
+fn counts_usage_expr(c: &Columns) -> Expr {
+    c.raw(cur::LINE_ITEM_TYPE.1).cast(DataType::String).map(
+        |column| {
+            let kinds = column.str()?;
+            let usage: BooleanChunked = kinds
+                .iter()
+                .map(|kind| Some(LineItemType::parse(kind.unwrap_or("")).counts_usage_quantity()))
+                .collect();
+            Ok(usage.with_name(column.name().clone()).into_column())
+        },
+        |_, field| Ok(Field::new(field.name().clone(), DataType::Boolean)),
+    )
+}
+
+/// A field of the `__amounts` struct, named as the canonical column.
+fn amount_field(name: &'static str) -> Expr {
+    col("__amounts").struct_().field_by_name(name).alias(name)
 }
 
 /// FOCUS Parquet into the canonical frame.
@@ -526,7 +603,7 @@ fn focus_frame(frame: LazyFrame, c: &Columns, plan: &TagPlan) -> Result<LazyFram
         billed.clone().alias(costs::BILLED_COST),
         c.money(focus::EFFECTIVE_COST).fill_null(billed).alias(costs::EFFECTIVE_COST),
         c.money(focus::LIST_COST).alias(costs::LIST_COST),
-        c.text(focus::BILLING_CURRENCY).fill_null(lit("USD")).alias(costs::BILLING_CURRENCY),
+        c.currency(focus::BILLING_CURRENCY).alias(costs::BILLING_CURRENCY),
         lit(c.path.clone()).alias(costs::SOURCE_FILE),
     ];
     let tags = TagInputs {
@@ -562,6 +639,7 @@ fn canonical(frame: LazyFrame, c: &Columns, plan: &TagPlan) -> Result<LazyFrame>
                 None => lit(false).alias(*name),
             },
             costs::SOURCE_FILE => lit(c.path.clone()).alias(*name),
+            costs::BILLING_CURRENCY => c.currency(name).alias(*name),
             _ => c.text(name).alias(*name),
         })
         .collect();
@@ -867,15 +945,37 @@ fn clean_text(column: &Column) -> PolarsResult<Column> {
     Ok(cleaned.with_name(column.name().clone()).into_column())
 }
 
+/// Trims currency codes and upper-cases them, reading the empty string and `NULL` as null,
+/// so `usd` and ` USD` are one currency. A batch that needs no change is returned as it is.
+fn clean_currency(column: &Column) -> PolarsResult<Column> {
+    let text = column.str()?;
+    let changes = |value: &str| {
+        value.is_empty()
+            || value == "NULL"
+            || value.trim().len() != value.len()
+            || value.bytes().any(|byte| byte.is_ascii_lowercase())
+    };
+    if !text.iter().flatten().any(changes) {
+        return Ok(column.clone());
+    }
+    let cleaned: StringChunked = text
+        .iter()
+        .map(|value| {
+            value
+                .map(str::trim)
+                .filter(|v| !v.is_empty() && !v.eq_ignore_ascii_case("null"))
+                .map(str::to_ascii_uppercase)
+        })
+        .collect();
+    Ok(cleaned.with_name(column.name().clone()).into_column())
+}
+
 /// False for the child rows of EKS and ECS split cost allocation, which repeat cost that
 /// their parent rows already carry.
 fn not_split_child(column: &Column) -> PolarsResult<Column> {
     let text = column.cast(&DataType::String)?;
-    let keep: BooleanChunked = text
-        .str()?
-        .iter()
-        .map(|value| Some(!value.is_some_and(|v| SPLIT_CHILD_OPERATIONS.contains(&v.trim()))))
-        .collect();
+    let keep: BooleanChunked =
+        text.str()?.iter().map(|value| Some(!value.is_some_and(is_split_child))).collect();
     Ok(keep.with_name(column.name().clone()).into_column())
 }
 
@@ -910,14 +1010,25 @@ fn month_of(instant: Expr) -> Expr {
 /// Doubles (through their shortest text form) or text to `Decimal(38, 18)`.
 fn to_money(column: &Column, path: &str, name: &str) -> PolarsResult<Column> {
     let converted: PolarsResult<Int128Chunked> = match column.dtype() {
-        DataType::String => column
+        DataType::Float32 => column
+            .f32()?
+            .iter()
+            .map(|value| match value {
+                None => Ok(None),
+                Some(number) => money_of_f32(number)
+                    .map(|m| Some(m.raw()))
+                    .map_err(|error| polars_err!(ComputeError: "cannot read `{path}`: column `{name}`: expected {}, found `{number}`", error.expected())),
+            })
+            .collect(),
+        DataType::String | DataType::Categorical(..) | DataType::Enum(..) => column
+            .cast(&DataType::String)?
             .str()?
             .iter()
             .map(|value| match value.map(str::trim).filter(|v| !v.is_empty() && !v.eq_ignore_ascii_case("null")) {
                 None => Ok(None),
                 Some(text) => Money::parse(text)
                     .map(|m| Some(m.raw()))
-                    .map_err(|_| polars_err!(ComputeError: "cannot read `{path}`: column `{name}`: expected a decimal number, found `{text}`")),
+                    .map_err(|error| polars_err!(ComputeError: "cannot read `{path}`: column `{name}`: expected {}, found `{text}`", error.expected())),
             })
             .collect(),
         _ => column
@@ -928,7 +1039,7 @@ fn to_money(column: &Column, path: &str, name: &str) -> PolarsResult<Column> {
                 None => Ok(None),
                 Some(number) => Money::from_f64(number)
                     .map(|m| Some(m.raw()))
-                    .map_err(|_| polars_err!(ComputeError: "cannot read `{path}`: column `{name}`: expected a finite amount, found `{number}`")),
+                    .map_err(|error| polars_err!(ComputeError: "cannot read `{path}`: column `{name}`: expected {}, found `{number}`", error.expected())),
             })
             .collect(),
     };
@@ -937,6 +1048,16 @@ fn to_money(column: &Column, path: &str, name: &str) -> PolarsResult<Column> {
         .into_decimal_unchecked(crate::money::PRECISION, crate::money::SCALE as usize)
         .into_series()
         .into_column())
+}
+
+/// A single-precision double through its shortest round-trip text as an `f32`, so `0.1f32`
+/// is exactly 0.1: widening it to `f64` first would make it 0.10000000149011612.
+// TODO(#2): move to `Money::from_f32` in `money.rs`, beside `Money::from_f64`.
+fn money_of_f32(value: f32) -> Result<Money, crate::money::MoneyError> {
+    if !value.is_finite() {
+        return Err(crate::money::MoneyError::NotFinite(value.to_string()));
+    }
+    Money::parse(ryu::Buffer::new().format_finite(value))
 }
 
 /// Text time stamps to UTC instants, with the accepted spellings of `ingest::time`.
@@ -1003,6 +1124,20 @@ mod tests {
         let lines = in_pieces.column("line_items").unwrap().u64().unwrap().to_vec();
         assert_eq!(lines, [Some(2), Some(4), Some(2), Some(2)]);
         assert_eq!(coverage.by_key[&("dept".to_string(), "USD".to_string())].untagged_lines, 2);
+    }
+
+    #[test]
+    fn a_float32_amount_is_its_shortest_f32_text() {
+        // 0.1f32 widened to f64 is 0.100000001490116119384765625; its own text is 0.1.
+        assert_eq!(money_of_f32(0.1).unwrap(), Money::parse("0.1").unwrap());
+        let sum = money_of_f32(0.1).unwrap() + money_of_f32(0.2).unwrap();
+        assert_eq!(sum, Money::parse("0.3").unwrap());
+        assert_eq!(money_of_f32(-1.5e-7).unwrap(), Money::parse("-0.00000015").unwrap());
+        assert!(money_of_f32(f32::NAN).is_err());
+        let column = Column::new("amount".into(), [Some(0.1f32), None, Some(0.2f32)]);
+        let exact = crate::ingest::builder::money_values(&to_money(&column, "f", "a").unwrap());
+        let want = [Some(Money::parse("0.1").unwrap()), None, Some(Money::parse("0.2").unwrap())];
+        assert_eq!(exact.unwrap(), want);
     }
 
     #[test]
