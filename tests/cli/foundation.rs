@@ -860,3 +860,405 @@ fn config_check_passes_the_demo_and_warns_of_what_only_aws_refuses() {
         "{stderr}"
     );
 }
+
+/// Runs `aispend` with `args` in `dir`: exit code, stdout and stderr.
+fn run_in(dir: &Path, args: &[&str]) -> (Option<i32>, String, String) {
+    let output = aispend(dir).args(args).output().expect("run");
+    let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+    (output.status.code(), stdout, String::from_utf8_lossy(&output.stderr).to_string())
+}
+
+/// The CSV rows of a query, as one string per row.
+fn query_rows(dir: &Path, sql: &str, sources: &[&str]) -> Vec<String> {
+    let mut args = vec!["query", sql, "--format", "csv"];
+    args.extend_from_slice(sources);
+    let (code, stdout, stderr) = run_in(dir, &args);
+    assert_eq!(code, Some(0), "{stderr}");
+    stdout.lines().skip(1).map(str::to_string).collect()
+}
+
+/// Writes a frame as Parquet.
+fn write_parquet(path: &Path, frame: &mut DataFrame) {
+    let file = std::fs::File::create(path).expect("create");
+    ParquetWriter::new(file).finish(frame).expect("parquet");
+}
+
+const BY_CATEGORY: &str = "SELECT charge_category, SUM(billed_cost), SUM(effective_cost), COUNT(*) \
+                           FROM costs GROUP BY 1 ORDER BY 1";
+
+#[test]
+fn line_item_types_match_without_regard_to_case() {
+    // Covered usage 10.00 (SP effective 6.00), its negation -10.00 (effective 0), ` usage `
+    // 2.00, a `ekspod-ec2` child row of 5.00 (left out), `TAX` 1.00 and a recurring fee of
+    // 6.00 with its commitment all used (effective 0). Usage: billed 10 - 10 + 2 = 2.00,
+    // effective 6 + 0 + 2 = 8.00 over 3 lines; purchase 6.00 and 0.00; tax 1.00 and 1.00.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lines: Vec<Line<'_>> = vec![
+        ("savingsplancoveredusage", "10", "10.00", "6.00", "", "", "", "", "AmazonEC2", ""),
+        ("SAVINGSPLANNEGATION", "10", "-10.00", "", "", "", "", "", "AmazonEC2", ""),
+        (" usage ", "2", "2.00", "", "", "", "", "", "AmazonEC2", ""),
+        ("usage", "1", "5.00", "", "", "", "", "", "AmazonEC2", ""),
+        ("TAX", "", "1.00", "", "", "", "", "", "AmazonEC2", ""),
+        ("savingsplanrecurringfee", "1", "6.00", "", "6.00", "6.00", "", "", "", ""),
+    ];
+    let operations: Vec<Vec<&str>> =
+        ["RunInstances", "RunInstances", "RunInstances", "ekspod-ec2", "", ""]
+            .iter()
+            .map(|operation| vec![*operation])
+            .collect();
+    let text = cur1_csv(&lines, &["lineItem/Operation"], &operations);
+    write(dir.path(), "cur.csv", &text);
+    let want = ["purchase,6.00,0.00,1", "tax,1.00,1.00,1", "usage,2.00,8.00,3"];
+    assert_eq!(query_rows(dir.path(), BY_CATEGORY, &["--cur", "cur.csv"]), want);
+
+    // The same lines as CUR 2.0 Parquet.
+    let file = dir.path().join("cur2.parquet");
+    cur2_amortization_parquet(&file, &lines, &vec![("", ""); lines.len()]);
+    let mut frame =
+        ParquetReader::new(std::fs::File::open(&file).expect("open")).finish().expect("read");
+    let operations = ["RunInstances", "RunInstances", "RunInstances", "ekspod-ec2", "", ""];
+    frame.with_column(Column::new("line_item_operation".into(), operations)).expect("column");
+    write_parquet(&file, &mut frame);
+    assert_eq!(query_rows(dir.path(), BY_CATEGORY, &["--cur", "cur2.parquet"]), want);
+}
+
+#[test]
+fn tag_prefixes_match_without_regard_to_case() {
+    // `RESOURCETAGS/USER:DEPT` in CUR 1.0 and `USER_DEPT` in a CUR 2.0 map are both `dept`:
+    // sales 4.00 + 3.00 = 7.00 on one row, nothing unallocated.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cur1 = "lineItem/LineItemType,lineItem/UsageStartDate,lineItem/UnblendedCost,\
+                RESOURCETAGS/USER:DEPT\nUsage,2025-01-05T00:00:00Z,4.00,Sales\n";
+    write(dir.path(), "cur1.csv", cur1);
+    let key = Series::new("key".into(), ["USER_DEPT"]);
+    let value = Series::new("value".into(), ["sales"]);
+    let entry = StructChunked::from_series("entry".into(), 1, [&key, &value].into_iter())
+        .expect("struct")
+        .into_series();
+    let mut frame = df!(
+        "line_item_line_item_type" => ["Usage"],
+        "bill_billing_period_start_date" => ["2025-01-01T00:00:00Z"],
+        "line_item_unblended_cost" => [3.0],
+        "line_item_currency_code" => ["USD"],
+    )
+    .expect("frame");
+    frame.with_column(Series::new("resource_tags".into(), [entry]).into_column()).expect("tags");
+    write_parquet(&dir.path().join("cur2.parquet"), &mut frame);
+    let (stdout, _) =
+        showback_csv(dir.path(), &["--by", "dept", "--cur", "cur1.csv", "--cur", "cur2.parquet"]);
+    assert_eq!(stdout.lines().skip(1).collect::<Vec<_>>(), ["2025-01,sales,7.00,7.00,1,2,USD"]);
+}
+
+#[test]
+fn currency_codes_are_trimmed_and_upper_cased_and_a_blank_one_is_counted() {
+    // `usd` 1.00, `USD` 2.00, ` usd ` 3.00 and a blank 4.00 are one currency: 10.00 USD on one
+    // row, with a warning for the one blank line. The same in CUR 2.0 Parquet: `usd` 1.50 and
+    // a null 2.50 are 4.00 USD, with a warning for the null.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = "lineItem/LineItemType,lineItem/UsageStartDate,lineItem/UnblendedCost,\
+                lineItem/CurrencyCode,resourceTags/user:dept\n\
+                Usage,2025-01-05T00:00:00Z,1.00,usd,ops\nUsage,2025-01-05T00:00:00Z,2.00,USD,ops\n\
+                Usage,2025-01-05T00:00:00Z,3.00, usd ,ops\nUsage,2025-01-05T00:00:00Z,4.00,,ops\n";
+    write(dir.path(), "cur.csv", text);
+    let (stdout, stderr) = showback_csv(dir.path(), &["--cur", "cur.csv"]);
+    assert_eq!(stdout.lines().skip(1).collect::<Vec<_>>(), ["2025-01,ops,10.00,10.00,1,4,USD"]);
+    assert!(
+        stderr.contains(
+            "`cur.csv`: 1 line item has no currency in `lineItem/CurrencyCode` and is taken as USD"
+        ),
+        "{stderr}"
+    );
+
+    let mut frame = df!(
+        "line_item_line_item_type" => ["Usage", "Usage"],
+        "bill_billing_period_start_date" => ["2025-01-01T00:00:00Z"; 2],
+        "line_item_unblended_cost" => [1.5, 2.5],
+        "line_item_currency_code" => [Some("usd"), None],
+    )
+    .expect("frame");
+    write_parquet(&dir.path().join("cur2.parquet"), &mut frame);
+    let sql = "SELECT billing_currency, SUM(billed_cost) FROM costs GROUP BY 1";
+    let (code, stdout, stderr) =
+        run_in(dir.path(), &["query", sql, "--format", "csv", "--cur", "cur2.parquet"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(stdout.lines().nth(1), Some("USD,4.00"), "{stdout}");
+    assert!(
+        stderr.contains("1 line item has no currency in `line_item_currency_code`"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn commitment_lines_without_their_amortization_columns_count_at_billed_cost() {
+    // A CUR 1.0 with only the base columns: covered usage 8.00, reserved usage 3.00, an RI fee
+    // 4.00 and usage 1.00. The file cannot amortize its Savings Plan and reservation lines,
+    // so they count at their billed cost: effective 8 + 3 + 4 + 1 = 16.00 (not 1.00), with
+    // one warning per commitment naming the columns and the lines.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = "lineItem/LineItemType,lineItem/UsageStartDate,lineItem/UnblendedCost\n\
+                SavingsPlanCoveredUsage,2025-01-05T00:00:00Z,8.00\n\
+                DiscountedUsage,2025-01-05T00:00:00Z,3.00\n\
+                RIFee,2025-01-01T00:00:00Z,4.00\nUsage,2025-01-05T00:00:00Z,1.00\n";
+    write(dir.path(), "cur.csv", text);
+    let sql = "SELECT SUM(billed_cost), SUM(effective_cost) FROM costs";
+    let (code, stdout, stderr) =
+        run_in(dir.path(), &["query", sql, "--format", "csv", "--cur", "cur.csv"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(stdout.lines().nth(1), Some("16.00,16.00"), "{stdout}");
+    assert!(
+        stderr.contains(
+            "`cur.csv` lacks `savingsPlan/SavingsPlanEffectiveCost`, \
+             `savingsPlan/TotalCommitmentToDate`, `savingsPlan/UsedCommitment`, which Savings \
+             Plan lines need for their effective cost: 1 Savings Plan line item counts at the \
+             billed (unblended) cost"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "`reservation/ReservationARN`, which reservation lines need for their \
+                         effective cost: 2 reservation line items count at the billed"
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_line_without_a_billing_period_is_an_input_error() {
+    // Row 2 has neither a billing period start nor a usage start: with or without `--month`,
+    // the run stops there instead of showing an empty period or losing the line.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut frame = df!(
+        "line_item_line_item_type" => ["Usage", "Usage", "Usage"],
+        "bill_billing_period_start_date" => [Some("2025-01-01T00:00:00Z"), None, None],
+        "line_item_usage_start_date" => [None, None, Some("2025-01-03T00:00:00Z")],
+        "line_item_unblended_cost" => [1.0, 2.0, 3.0],
+        "line_item_currency_code" => ["USD"; 3],
+    )
+    .expect("frame");
+    write_parquet(&dir.path().join("cur2.parquet"), &mut frame);
+    for month in [&[][..], &["--month", "2025-01"][..]] {
+        let mut args = vec!["showback", "--cur", "cur2.parquet"];
+        args.extend_from_slice(month);
+        let (code, _, stderr) = run_in(dir.path(), &args);
+        assert_eq!(code, Some(2), "{stderr}");
+        assert!(
+            stderr.contains(
+                "cannot read `cur2.parquet`: row 2 (row 2 of row group 1), column \
+                 `bill_billing_period_start_date`: expected a billing period start, or else a \
+                 usage start date, found `null`"
+            ),
+            "{stderr}"
+        );
+        assert!(stderr.contains("hint: every line item needs"), "{stderr}");
+    }
+
+    let text = "lineItem/LineItemType,bill/BillingPeriodStartDate,lineItem/UsageStartDate,\
+                lineItem/UnblendedCost\nUsage,2025-01-01T00:00:00Z,,1\nUsage,,,2\n";
+    write(dir.path(), "cur.csv", text);
+    let (code, _, stderr) = run_in(dir.path(), &["showback", "--cur", "cur.csv"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("`cur.csv`: line 3, column `bill/BillingPeriodStartDate`"), "{stderr}");
+    assert!(stderr.contains("hint: every line item needs"), "{stderr}");
+}
+
+#[test]
+fn tag_values_that_are_objects_repeated_or_of_the_wrong_type_are_not_owners() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let header = "line_item_line_item_type,line_item_usage_start_date,line_item_unblended_cost,\
+                  resource_tags\n";
+    // An object value is an error that names the line and the tag.
+    let object =
+        format!("{header}Usage,2025-01-05T00:00:00Z,1,\"{{\"\"user_dept\"\":{{\"\"a\"\":1}}}}\"\n");
+    write(dir.path(), "object.csv", &object);
+    let (code, _, stderr) = run_in(dir.path(), &["showback", "--cur", "object.csv"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains(
+            "`object.csv`: line 2, column `resource_tags`: expected a JSON object \
+                             of tags with text, number or boolean values (the tag `user_dept` \
+                             holds an object)"
+        ),
+        "{stderr}"
+    );
+
+    // A key given twice: the first value wins and the line counts one conflict. A value that
+    // reads `__unallocated__` is untagged: 2.00 and 3.00 make one `__unallocated__` row.
+    let lines = format!(
+        "{header}Usage,2025-01-05T00:00:00Z,1,\"{{\"\"user_dept\"\":\"\"x\"\",\"\"user_dept\"\":\"\"y\"\"}}\"\n\
+         Usage,2025-01-05T00:00:00Z,2,\"{{\"\"user_dept\"\":\"\"__unallocated__\"\"}}\"\n\
+         Usage,2025-01-05T00:00:00Z,3,\n"
+    );
+    write(dir.path(), "tags.csv", &lines);
+    let sql = "SELECT dept, tag_conflicts, billed_cost FROM costs ORDER BY billed_cost";
+    assert_eq!(
+        query_rows(dir.path(), sql, &["--cur", "tags.csv"]),
+        ["x,1,1.00", ",0,2.00", ",0,3.00"]
+    );
+    let (stdout, _) = showback_csv(dir.path(), &["--cur", "tags.csv"]);
+    let rows: Vec<&str> = stdout.lines().skip(1).collect();
+    assert_eq!(rows.len(), 2, "{stdout}");
+    assert!(rows[0].starts_with("2025-01,__unallocated__,5.00,5.00,"), "{stdout}");
+
+    // A `resource_tags` column of integers is an error, not silently no tags.
+    let mut frame = df!(
+        "line_item_line_item_type" => ["Usage"],
+        "bill_billing_period_start_date" => ["2025-01-01T00:00:00Z"],
+        "line_item_unblended_cost" => [1.0],
+        "resource_tags" => [7i64],
+    )
+    .expect("frame");
+    write_parquet(&dir.path().join("ints.parquet"), &mut frame);
+    let (code, _, stderr) = run_in(dir.path(), &["showback", "--cur", "ints.parquet"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains(
+            "`ints.parquet`: column `resource_tags`: expected a \
+                             MAP<string,string> or a JSON string, found the type `i64`"
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains("hint: tags are a map of text keys to text values"), "{stderr}");
+}
+
+#[test]
+fn focus_mandatory_columns_and_charge_categories_are_held_to() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let header = "BilledCost,EffectiveCost,BillingCurrency,BillingPeriodStart,ChargeCategory\n";
+    let line = |billed: &str, effective: &str, category: &str| {
+        format!("{billed},{effective},USD,2025-01-01T00:00:00Z,{category}\n")
+    };
+    let cases = [
+        (
+            line("NULL", "1", "Usage"),
+            "column `BilledCost`: expected an amount (`BilledCost` is \
+                                      mandatory and never null in FOCUS), found `NULL`",
+        ),
+        (
+            line("1", "NULL", "Usage"),
+            "column `EffectiveCost`: expected an amount \
+                                      (`EffectiveCost` is mandatory and never null in FOCUS), \
+                                      found `NULL`",
+        ),
+        (
+            line("1", "1", "Weird"),
+            "column `ChargeCategory`: expected one of `Usage`, `Purchase`, \
+                                   `Tax`, `Credit`, `Adjustment`, found `Weird`",
+        ),
+    ];
+    for (bad, message) in cases {
+        let text = format!("{header}{}{bad}", line("2", "2", "usage"));
+        write(dir.path(), "focus.csv", &text);
+        let (code, _, stderr) = run_in(dir.path(), &["showback", "--focus", "focus.csv"]);
+        assert_eq!(code, Some(2), "{stderr}");
+        assert!(
+            stderr.contains(&format!("cannot read `focus.csv`: line 3, {message}")),
+            "{stderr}"
+        );
+        assert!(stderr.contains("\n\nhint: "), "{stderr}");
+    }
+
+    // Without `EffectiveCost` the effective cost is the billed cost, with a warning:
+    // 2.50 + 0.50 = 3.00 on both bases; `TAX` is a tax line.
+    let text = "BilledCost,BillingCurrency,BillingPeriodStart,ChargeCategory\n\
+                2.50,USD,2025-01-01T00:00:00Z,Usage\n0.50,USD,2025-01-01T00:00:00Z,TAX\n";
+    write(dir.path(), "focus.csv", text);
+    let sql = "SELECT charge_category, SUM(billed_cost), SUM(effective_cost) FROM costs \
+               GROUP BY 1 ORDER BY 1";
+    let (code, stdout, stderr) =
+        run_in(dir.path(), &["query", sql, "--format", "csv", "--focus", "focus.csv"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(stdout.lines().skip(1).collect::<Vec<_>>(), ["tax,0.50,0.50", "usage,2.50,2.50"]);
+    assert!(
+        stderr.contains(
+            "`focus.csv` has no `EffectiveCost` column, which FOCUS makes \
+                             mandatory: its effective cost is taken as its billed cost"
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn float32_amounts_convert_through_their_shortest_text() {
+    // 0.1f32 + 0.2f32 is 0.3 exactly, not 0.30000000447034836 from widening to f64 first.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut frame = df!(
+        "line_item_line_item_type" => ["Usage", "Usage"],
+        "bill_billing_period_start_date" => ["2025-01-01T00:00:00Z"; 2],
+        "line_item_unblended_cost" => [0.1f32, 0.2f32],
+        "line_item_currency_code" => ["USD"; 2],
+    )
+    .expect("frame");
+    write_parquet(&dir.path().join("cur2.parquet"), &mut frame);
+    let sql = "SELECT CAST(SUM(billed_cost) AS VARCHAR) FROM costs";
+    let rows = query_rows(dir.path(), sql, &["--cur", "cur2.parquet"]);
+    assert_eq!(rows, ["0.300000000000000000"]);
+}
+
+#[test]
+fn malformed_csv_and_parquet_bills_say_where_and_what_to_do() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let header = "lineItem/LineItemType,lineItem/UsageStartDate,lineItem/UnblendedCost\n";
+    let mut big = String::from(header);
+    for day in 0..30_000 {
+        big.push_str(&format!(
+            "Usage,2025-01-{:02}T00:00:00Z,{}.{:02}\n",
+            day % 28 + 1,
+            day,
+            day % 97
+        ));
+    }
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut encoder, big.as_bytes()).expect("gzip");
+    let gzip = encoder.finish().expect("gzip");
+    std::fs::write(dir.path().join("cut.csv.gz"), &gzip[..gzip.len() / 2]).expect("write");
+    let mut not_utf8 = header.as_bytes().to_vec();
+    not_utf8.extend_from_slice(b"Usage,2025-01-05T00:00:00Z,1\nUsage\xff,2025-01-05T00:00:00Z,2\n");
+    std::fs::write(dir.path().join("latin1.csv"), not_utf8).expect("write");
+    write(dir.path(), "ragged.csv", &format!("{header}Usage,2025-01-05T00:00:00Z,1,x,y,z\n"));
+    write(dir.path(), "cost-only.csv", "lineItem/UnblendedCost\n1\n");
+    let mut frame = df!(
+        "line_item_line_item_type" => ["Usage"],
+        "bill_billing_period_start_date" => ["2025-01-01T00:00:00Z"],
+        "line_item_unblended_cost" => [true],
+    )
+    .expect("frame");
+    write_parquet(&dir.path().join("bool.parquet"), &mut frame);
+    let cases = [
+        (
+            "cut.csv.gz",
+            "cannot read `cut.csv.gz`: the file ends early or is damaged after line ",
+            "hint: the download was probably cut off; download the file again",
+        ),
+        (
+            "latin1.csv",
+            "cannot read `latin1.csv`: line 3, column `lineItem/LineItemType`: \
+                        expected UTF-8 text, found `Usage\u{fffd}`",
+            "hint: bills are UTF-8 text; re-save the file as UTF-8",
+        ),
+        (
+            "ragged.csv",
+            "cannot read `ragged.csv`: line 2: expected 3 fields as in the header, \
+                        found 6",
+            "hint: a value that holds a `,` must be in double quotes",
+        ),
+        (
+            "cost-only.csv",
+            "`cost-only.csv` lacks required columns: `lineItem/LineItemType`, and \
+                           `bill/BillingPeriodStartDate` or `lineItem/UsageStartDate`",
+            "hint: export the bill with its default columns",
+        ),
+        (
+            "bool.parquet",
+            "cannot read `bool.parquet`: column `line_item_unblended_cost`: expected \
+                          a double, a decimal or text, found the type `boolean`",
+            "hint: amounts must be numbers (double or decimal) or decimal text",
+        ),
+    ];
+    for (file, message, hint) in cases {
+        let (code, _, stderr) = run_in(dir.path(), &["showback", "--cur", file]);
+        assert_eq!(code, Some(2), "{stderr}");
+        assert!(stderr.contains(message), "{stderr}");
+        assert!(stderr.contains(hint), "{stderr}");
+    }
+}
