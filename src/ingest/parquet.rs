@@ -82,12 +82,18 @@ fn open(path: &str, kind: ParquetKind) -> Result<(LazyFrame, Columns)> {
     Ok((frame, columns))
 }
 
-/// Adds a hint to an error of the Parquet reader itself (a damaged footer or page, a type it
-/// cannot read), which names neither the file nor the fix.
-fn with_parquet_hint(error: anyhow::Error, path: &str) -> anyhow::Error {
-    let ours = error
-        .chain()
-        .any(|cause| cause.is::<crate::error::InputError>() || cause.is::<crate::error::Hinted>());
+/// Adds the file and a hint to an error of the Parquet reader itself (a damaged footer or
+/// page, a type it cannot read), which names neither. aispend's own errors pass unchanged,
+/// and so do the batch readers' errors about a value, which `ingest::locate` places.
+///
+/// A page is read when a frame is collected, which may be after this module hands the frame
+/// on; whoever collects a piece of a known file can pass its error through here.
+pub fn with_parquet_hint(error: anyhow::Error, path: &str) -> anyhow::Error {
+    let ours = error.chain().any(|cause| {
+        cause.is::<crate::error::InputError>()
+            || cause.is::<crate::error::Hinted>()
+            || cause.to_string().contains(&format!("cannot read `{path}`: column `"))
+    });
     if ours {
         return error;
     }

@@ -1262,3 +1262,40 @@ fn malformed_csv_and_parquet_bills_say_where_and_what_to_do() {
         assert!(stderr.contains(hint), "{stderr}");
     }
 }
+
+#[test]
+fn focus_parquet_holds_to_the_mandatory_columns_too() {
+    // Row 5 is the first of the third row group of two rows each: its null `BilledCost` is
+    // named there. Without nulls, `usd` and ` USD` are one currency: usage 1.25 + 2.75 + 1.00
+    // + 1.00 = 6.00 USD and tax 0.50 + 0.25 = 0.75 USD.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let write_focus = |name: &str, billed: [Option<f64>; 6], currency: [&str; 6]| {
+        let mut frame = df!(
+            "BilledCost" => billed,
+            "EffectiveCost" => [1.0; 6],
+            "BillingCurrency" => currency,
+            "BillingPeriodStart" => ["2025-01-01T00:00:00Z"; 6],
+            "ChargeCategory" => ["Usage", "usage", "TAX", "Usage", "USAGE", " Tax "],
+        )
+        .expect("frame");
+        let file = std::fs::File::create(dir.path().join(name)).expect("create");
+        ParquetWriter::new(file).with_row_group_size(Some(2)).finish(&mut frame).expect("parquet");
+    };
+    let billed = [Some(1.25), Some(2.75), Some(0.5), Some(1.0), None, Some(0.25)];
+    write_focus("null.parquet", billed, ["USD"; 6]);
+    let (code, _, stderr) = run_in(dir.path(), &["showback", "--focus", "null.parquet"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains(
+            "cannot read `null.parquet`: row 5 (row 1 of row group 3), column `BilledCost`: \
+             expected an amount (`BilledCost` is mandatory and never null in FOCUS), found `null`"
+        ),
+        "{stderr}"
+    );
+    let billed = [Some(1.25), Some(2.75), Some(0.5), Some(1.0), Some(1.0), Some(0.25)];
+    write_focus("good.parquet", billed, ["usd", " USD", "USD", "usd", "USD", "USD"]);
+    let sql = "SELECT billing_currency, charge_category, SUM(billed_cost) FROM costs \
+               GROUP BY 1, 2 ORDER BY 2";
+    let rows = query_rows(dir.path(), sql, &["--focus", "good.parquet"]);
+    assert_eq!(rows, ["USD,tax,0.75", "USD,usage,6.00"]);
+}
