@@ -287,6 +287,10 @@ pub struct FetchArgs {
 /// `monthly` options.
 #[derive(Debug, Clone, Args)]
 pub struct MonthlyArgs {
+    /// Basis of the chargeback and journal: `billed` ties to the invoice, `effective` to
+    /// the amortized total.
+    #[arg(long, value_enum, default_value_t = Basis::Effective)]
+    pub basis: Basis,
     /// Exit 1 on these policy results: `soft`, `hard`, `anomaly` (comma list).
     #[arg(long, value_delimiter = ',')]
     pub fail_on: Vec<String>,

@@ -59,3 +59,15 @@ pub fn progress(length: u64, what: &str) -> indicatif::ProgressBar {
     bar.set_prefix(what.to_string());
     bar
 }
+
+/// Warns with `message` unless this run already did: a run that makes one report twice (on
+/// both cost bases) must not say the same thing twice.
+pub fn warn_once(message: &str) {
+    static SAID: std::sync::OnceLock<std::sync::Mutex<std::collections::HashSet<String>>> =
+        std::sync::OnceLock::new();
+    let said = SAID.get_or_init(Default::default);
+    let first = said.lock().map(|mut said| said.insert(message.to_string())).unwrap_or(true);
+    if first {
+        tracing::warn!("{message}");
+    }
+}

@@ -82,6 +82,16 @@ impl Money {
         Money::parse(buffer.format_finite(value))
     }
 
+    /// Reads a single-precision double through its shortest round-trip text as an `f32`, so
+    /// `0.1f32` is exactly 0.1: widening it to `f64` first would make it 0.10000000149011612.
+    pub fn from_f32(value: f32) -> Result<Money, MoneyError> {
+        if !value.is_finite() {
+            return Err(MoneyError::NotFinite(value.to_string()));
+        }
+        let mut buffer = ryu::Buffer::new();
+        Money::parse(buffer.format_finite(value))
+    }
+
     /// Parses a decimal such as `-12.5`, `0.0000001`, `3e-06` or `.5`.
     ///
     /// Digits past the 18th fractional place are rounded half away from zero.

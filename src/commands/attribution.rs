@@ -94,7 +94,9 @@ pub fn warn_empty_period(settings: &Settings, periods: Vec<String>) {
         crate::settings::Period::All => "any period".to_string(),
         _ => settings.period.label(),
     };
-    tracing::warn!("the bill has no line item in {period}; it covers {covered}");
+    crate::logging::warn_once(&format!(
+        "the bill has no line item in {period}; it covers {covered}"
+    ));
 }
 
 /// Billing periods with a line whose invoice id is blank.
@@ -123,27 +125,27 @@ pub fn warn_notes(notes: &AllocationNotes) {
         models.dedup();
         let models = models.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ");
         if notes.gateway_usage {
-            tracing::warn!(
+            crate::logging::warn_once(&format!(
                 "bill lines of {models} ({}) matched no gateway request of their model, token type \
                  and day and fell to the shared-cost rules; map the gateway's model ids to these \
                  names in `[models]`",
                 total
-            );
+            ));
         } else {
-            tracing::warn!(
+            crate::logging::warn_once(&format!(
                 "no gateway request in the period to split the LLM lines of {models} ({}) by; they \
                  fell to the shared-cost rules; pass the gateway logs with `--gateway`",
                 total
-            );
+            ));
         }
     }
     if notes.unallocated.values().any(|amount| !amount.is_zero()) {
-        tracing::warn!(
+        crate::logging::warn_once(&format!(
             "{} could not be attributed by tags, gateway share or rules and went \
              to `{UNALLOCATED}`; tag the resources, add a fallback in `[taxonomy.fallbacks]`, or a \
              rule in `[[rules]]`",
             amounts(&notes.unallocated)
-        );
+        ));
     }
 }
 

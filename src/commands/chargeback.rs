@@ -18,6 +18,10 @@ pub fn run(settings: &Settings, args: &ChargebackArgs) -> Result<()> {
             "add `--month YYYY-MM`",
         ));
     }
+    // A side file whose format cannot be told fails before the month is read.
+    for path in args.journal.iter().chain(&args.allocations) {
+        output::format_for_path(path)?;
+    }
     let inputs = Inputs::load(settings, &[])?;
     let attributed = attribution::attribute(settings, &inputs, args.basis)?;
     attribution::warn_notes(&attributed.notes);
@@ -64,7 +68,7 @@ pub fn run(settings: &Settings, args: &ChargebackArgs) -> Result<()> {
     }
     if let Some(path) = &args.journal {
         let journal = chargeback::journal_frame(&statements, config, basis)?;
-        let format = output::format_for_path(path);
+        let format = output::format_for_path(path)?;
         output::write_target(path, &output::render(&journal, format, &TableSpec::default())?)?;
     }
     if let Some(path) = &args.allocations {
@@ -74,7 +78,7 @@ pub fn run(settings: &Settings, args: &ChargebackArgs) -> Result<()> {
             &attributed.keys,
             basis,
         )?;
-        let format = output::format_for_path(path);
+        let format = output::format_for_path(path)?;
         output::write_target(path, &output::render(&frame, format, &TableSpec::default())?)?;
     }
     let frame = chargeback::statements_frame(&statements, &dept_column)?;

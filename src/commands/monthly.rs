@@ -37,6 +37,8 @@ pub struct MonthContext<'a> {
     pub costs: LazyFrame,
     /// The taxonomy's owner keys, most significant (the department) first.
     pub keys: Vec<String>,
+    /// The basis of the chargeback and journal.
+    pub basis: Basis,
     /// The attribution on the billed and the effective basis, made once when first asked.
     attributed: [OnceCell<Attributed>; 2],
 }
@@ -63,9 +65,9 @@ impl MonthContext<'_> {
         self.keys.first().map_or("dept", String::as_str)
     }
 
-    /// The chargeback statements on the effective basis (the `chargeback` default).
+    /// The chargeback statements on the run's basis.
     fn statements(&self) -> Result<Vec<chargeback::Statement>> {
-        let attributed = self.attributed(Basis::Effective)?;
+        let attributed = self.attributed(self.basis)?;
         Ok(chargeback::statements(
             &attributed.allocations,
             &attributed.units,
@@ -153,7 +155,7 @@ pub fn jobs(keys: &[String]) -> Vec<ReportJob> {
             Ok(Some(chargeback::statements_frame(&month.statements()?, month.department())?.into()))
         }),
         ReportJob::new("journal", "amount", |month| {
-            let basis = attribution::basis_name(Basis::Effective);
+            let basis = attribution::basis_name(month.basis);
             let config = &month.settings.config;
             Ok(Some(chargeback::journal_frame(&month.statements()?, config, basis)?.into()))
         })
@@ -248,8 +250,11 @@ pub fn run(settings: &Settings, args: &MonthlyArgs) -> Result<()> {
         Folder::Local(PathBuf::from(&out))
     };
     let inputs = Inputs::load(settings, &[])?;
-    let written = write_month(settings, &inputs, &folder)?;
-    tracing::info!("wrote {} files and `{MANIFEST}` to `{out}`", written.manifest.files.len());
+    let written = write_month(settings, &inputs, &folder, args.basis)?;
+    crate::output::notice(
+        &settings.global,
+        &format!("wrote {} files and `{MANIFEST}` to `{out}`", written.manifest.files.len()),
+    );
     check_policy(&written.findings, &fail_on)
 }
 
@@ -260,7 +265,12 @@ pub struct Written {
 }
 
 /// Builds every report of the settings' month and writes the bundle into `folder`.
-pub fn write_month(settings: &Settings, inputs: &Inputs, folder: &Folder<'_>) -> Result<Written> {
+pub fn write_month(
+    settings: &Settings,
+    inputs: &Inputs,
+    folder: &Folder<'_>,
+    cost_basis: Basis,
+) -> Result<Written> {
     let Some(month) = settings.period.billing_period() else {
         bail!("`monthly` needs one billing month");
     };
@@ -273,7 +283,15 @@ pub fn write_month(settings: &Settings, inputs: &Inputs, folder: &Folder<'_>) ->
     let costs = showback::filter_period(all_costs, &settings.period);
     let provisional = is_provisional(&costs)?;
     let keys = inputs.plan.names();
-    let context = MonthContext { settings, inputs, costs, keys, attributed: Default::default() };
+    let invoice = invoice_totals(&costs)?;
+    let context = MonthContext {
+        settings,
+        inputs,
+        costs,
+        keys,
+        basis: cost_basis,
+        attributed: Default::default(),
+    };
     let mut reports = Vec::new();
     for job in jobs(&context.keys) {
         if let Some(report) = (job.build)(&context)? {
@@ -314,7 +332,20 @@ pub fn write_month(settings: &Settings, inputs: &Inputs, folder: &Folder<'_>) ->
     let notes: Vec<String> =
         findings.iter().map(|f| format!("{:?}: {}", f.policy, f.message)).collect();
     let changed = adjustment_frame.as_ref().map(DataFrame::height);
-    let summary = bundle::summary_markdown(month, provisional, &entries, &current, changed, &notes);
+    let basis_line = format!(
+        "Chargeback and journal on the **{}** basis. The invoice (billed cost) of the month is \
+         {invoice}; `--basis billed` gives a journal that ties to it.",
+        attribution::basis_name(cost_basis)
+    );
+    let summary = bundle::summary_markdown(
+        month,
+        provisional,
+        &basis_line,
+        &entries,
+        &current,
+        changed,
+        &notes,
+    );
     files.push((
         SUMMARY.into(),
         summary.clone().into_bytes(),
@@ -333,6 +364,22 @@ pub fn write_month(settings: &Settings, inputs: &Inputs, folder: &Folder<'_>) ->
     };
     folder.write(MANIFEST, &manifest.to_bytes()?)?;
     Ok(Written { manifest, findings })
+}
+
+/// The billed cost of the month per currency, as `2,753.14 USD`.
+fn invoice_totals(costs: &LazyFrame) -> Result<String> {
+    let sums = costs
+        .clone()
+        .group_by([col(costs::BILLING_CURRENCY)])
+        .agg([col(costs::BILLED_COST).sum()])
+        .collect()?;
+    let currencies = sums.column(costs::BILLING_CURRENCY)?.str()?.clone();
+    let amounts = crate::ingest::builder::money_values(sums.column(costs::BILLED_COST)?)?;
+    let mut by_currency = std::collections::BTreeMap::new();
+    for (currency, amount) in currencies.iter().zip(amounts) {
+        by_currency.insert(currency.unwrap_or("").to_string(), amount.unwrap_or_default());
+    }
+    Ok(attribution::amounts(&by_currency))
 }
 
 /// True when some line of the month is not final.
@@ -510,8 +557,8 @@ mod tests {
             Folder::S3 { store: &store, prefix: S3Url::parse("s3://reports/m/2025-01/").unwrap() };
         let local_path = temp.path().join("out");
         let local = Folder::Local(local_path.clone());
-        let written = write_month(&settings, &inputs, &s3).unwrap();
-        write_month(&settings, &inputs, &local).unwrap();
+        let written = write_month(&settings, &inputs, &s3, Basis::Effective).unwrap();
+        write_month(&settings, &inputs, &local, Basis::Effective).unwrap();
 
         let objects: BTreeMap<String, Vec<u8>> = store
             .bucket("reports")
@@ -544,8 +591,8 @@ mod tests {
             (Some(2), Some(Money::parse("150.005").unwrap()))
         );
 
-        write_month(&settings, &inputs, &s3).unwrap();
-        write_month(&settings, &inputs, &local).unwrap();
+        write_month(&settings, &inputs, &s3, Basis::Effective).unwrap();
+        write_month(&settings, &inputs, &local, Basis::Effective).unwrap();
         assert_eq!(store.bucket("reports").len(), expected.len());
         let again: BTreeMap<String, Vec<u8>> = store
             .bucket("reports")
@@ -561,13 +608,13 @@ mod tests {
         let temp = tempfile::tempdir().unwrap();
         let out = Folder::Local(temp.path().join("out"));
         let (settings, inputs) = month_of(temp.path(), &CLOSED);
-        let first = write_month(&settings, &inputs, &out).unwrap();
+        let first = write_month(&settings, &inputs, &out, Basis::Effective).unwrap();
         assert!(first.manifest.entry("adjustments.csv").is_none());
 
         let mut restated = CLOSED.to_vec();
         restated.push(("INV1", "Credit", "-12.34", "ads"));
         let (settings, inputs) = month_of(temp.path(), &restated);
-        let second = write_month(&settings, &inputs, &out).unwrap();
+        let second = write_month(&settings, &inputs, &out, Basis::Effective).unwrap();
         let journal = out.read("adjustments.csv").unwrap().unwrap();
         // ads: 100.00 before, 100.00 - 12.34 = 87.66 now; sales unchanged.
         assert_eq!(
@@ -579,7 +626,7 @@ mod tests {
         assert_eq!(entry.money_total, Some(Money::parse("-12.34").unwrap()));
 
         let manifest = out.read(MANIFEST).unwrap();
-        write_month(&settings, &inputs, &out).unwrap();
+        write_month(&settings, &inputs, &out, Basis::Effective).unwrap();
         assert_eq!(out.read("adjustments.csv").unwrap().unwrap(), journal);
         assert_eq!(out.read(MANIFEST).unwrap(), manifest);
     }
@@ -590,9 +637,11 @@ mod tests {
         let out = Folder::Local(temp.path().join("out"));
         let open = [("", "Usage", "10", "ads")];
         let (settings, inputs) = month_of(temp.path(), &open);
-        assert!(write_month(&settings, &inputs, &out).unwrap().manifest.provisional);
+        assert!(
+            write_month(&settings, &inputs, &out, Basis::Effective).unwrap().manifest.provisional
+        );
         let (settings, inputs) = month_of(temp.path(), &[("", "Usage", "11", "ads")]);
-        let written = write_month(&settings, &inputs, &out).unwrap();
+        let written = write_month(&settings, &inputs, &out, Basis::Effective).unwrap();
         assert!(written.manifest.entry("adjustments.csv").is_none());
         let summary = String::from_utf8(out.read(SUMMARY).unwrap().unwrap()).unwrap();
         assert!(summary.contains("Status: **provisional**"), "{summary}");
@@ -605,7 +654,7 @@ mod tests {
         let store = MemoryStore::default();
         *store.fail_puts_after.lock().unwrap() = Some(2);
         let s3 = Folder::S3 { store: &store, prefix: S3Url::parse("s3://reports/x").unwrap() };
-        assert!(write_month(&settings, &inputs, &s3).is_err());
+        assert!(write_month(&settings, &inputs, &s3, Basis::Effective).is_err());
         assert!(s3.read(MANIFEST).unwrap().is_none());
     }
 

@@ -57,15 +57,19 @@ pub fn group_keys(settings: &Settings, by: &[String]) -> Result<Vec<String>> {
     let mut keys: Vec<String> = Vec::new();
     for raw in by.iter().filter(|k| !k.trim().is_empty()) {
         let key = canonical_key(raw);
-        // A taxonomy key spelled another way (`--by costcenter` for `cost_center`) is that key.
-        let key = settings
-            .config
-            .taxonomy
-            .keys
+        // A taxonomy key spelled another way (`--by costcenter` for `cost_center`), or one of
+        // its aliases (`--by department` for `dept`), is that key.
+        let taxonomy = &settings.config.taxonomy.keys;
+        let key = taxonomy
             .iter()
-            .map(|k| canonical_key(k))
-            .find(|k| crate::enrich::taxonomy::same_key(k, &key))
-            .unwrap_or(key);
+            .find(|k| {
+                settings
+                    .config
+                    .key_sources(k)
+                    .iter()
+                    .any(|source| crate::enrich::taxonomy::same_key(source, &key))
+            })
+            .map_or(key, |k| canonical_key(k));
         if key.is_empty() {
             return Err(crate::error::hinted(
                 format!("`--by {raw}` names no key"),

@@ -26,6 +26,33 @@ pub fn run(settings: &Settings, command: &WhatifCommand) -> Result<()> {
     output::emit(&frame, &settings.global, &TableSpec::default())
 }
 
+/// A route to a model without a price would price nothing: a mistake (a typo in a model
+/// id), not a saving of zero. A route from a model no request used moves nothing, which may
+/// be true of a month, so it only warns, naming the models the requests did use.
+fn check_models(
+    rows: &[RequestRow],
+    from: &str,
+    to: &str,
+    pricer: &dyn RequestPricer,
+) -> Result<()> {
+    let Some(first) = rows.iter().find(|r| r.model == from) else {
+        let mut used: Vec<&str> = rows.iter().map(|r| r.model.as_str()).collect();
+        used.sort_unstable();
+        used.dedup();
+        let shown: Vec<String> = used.iter().take(8).map(|m| format!("`{m}`")).collect();
+        let shown = if shown.is_empty() { "none".to_string() } else { shown.join(", ") };
+        tracing::warn!("no request in scope used `--from {from}`; the models used are {shown}");
+        return Ok(());
+    };
+    if pricer.price(to, first.at, 1, 1, 0, 0).is_none() {
+        return Err(crate::error::hinted(
+            format!("`--to {to}` has no price in the price book"),
+            "check the model id, or add it under `[[prices.override]]` in aispend.toml",
+        ));
+    }
+    Ok(())
+}
+
 /// The table of one scenario over the period's requests.
 fn scenario(
     command: &WhatifCommand,
@@ -38,6 +65,7 @@ fn scenario(
             let scope = parse_scope(scope, settings)?;
             let factor = per_mille(*output_factor)?;
             let rows: Vec<RequestRow> = rows.into_iter().filter(|r| scope.matches(r)).collect();
+            check_models(&rows, from, to, pricer)?;
             let outcome = whatif::route(&rows, from, to, factor, pricer);
             route_frame(from, to, &scope, &outcome, *output_factor)?
         }

@@ -182,7 +182,7 @@ fn row_of(
         .map_err(|_| place.error("TimePeriod.Start", "a day `YYYY-MM-DD`", &result.start))?;
     let (billed, currency) = cost_of(metrics, names::UNBLENDED_COST, place)?;
     let (effective, effective_currency) = cost_of(metrics, names::AMORTIZED_COST, place)?;
-    if effective_currency != currency {
+    if !effective_currency.trim().eq_ignore_ascii_case(currency.trim()) {
         let found = format!("{effective_currency} beside {currency}");
         return Err(place.error(names::AMORTIZED_COST, "one currency per row", &found).into());
     }

@@ -428,7 +428,8 @@ pub fn for_each_cost_piece(
         match format {
             CostFormat::Parquet(kind) => {
                 for piece in parquet::read_pieces(&name, kind, plan)? {
-                    each(piece)?;
+                    // A damaged page shows only when the piece is collected: name the file.
+                    each(piece).map_err(|error| parquet::with_parquet_hint(error, &name))?;
                 }
             }
             CostFormat::FocusCsv => {

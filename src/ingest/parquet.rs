@@ -477,7 +477,7 @@ impl<'a> MoneyCells<'a> {
             },
             MoneyCells::Float32(numbers, path, name) => match numbers.get(row) {
                 None => Ok(None),
-                Some(number) => money_of_f32(number).map(Some).map_err(|error| {
+                Some(number) => Money::from_f32(number).map(Some).map_err(|error| {
                     polars_err!(ComputeError: "cannot read `{path}`: column `{name}`: expected {}, found `{number}`", error.expected())
                 }),
             },
@@ -1021,7 +1021,7 @@ fn to_money(column: &Column, path: &str, name: &str) -> PolarsResult<Column> {
             .iter()
             .map(|value| match value {
                 None => Ok(None),
-                Some(number) => money_of_f32(number)
+                Some(number) => Money::from_f32(number)
                     .map(|m| Some(m.raw()))
                     .map_err(|error| polars_err!(ComputeError: "cannot read `{path}`: column `{name}`: expected {}, found `{number}`", error.expected())),
             })
@@ -1054,16 +1054,6 @@ fn to_money(column: &Column, path: &str, name: &str) -> PolarsResult<Column> {
         .into_decimal_unchecked(crate::money::PRECISION, crate::money::SCALE as usize)
         .into_series()
         .into_column())
-}
-
-/// A single-precision double through its shortest round-trip text as an `f32`, so `0.1f32`
-/// is exactly 0.1: widening it to `f64` first would make it 0.10000000149011612.
-// TODO(#2): move to `Money::from_f32` in `money.rs`, beside `Money::from_f64`.
-fn money_of_f32(value: f32) -> Result<Money, crate::money::MoneyError> {
-    if !value.is_finite() {
-        return Err(crate::money::MoneyError::NotFinite(value.to_string()));
-    }
-    Money::parse(ryu::Buffer::new().format_finite(value))
 }
 
 /// Text time stamps to UTC instants, with the accepted spellings of `ingest::time`.
@@ -1135,11 +1125,11 @@ mod tests {
     #[test]
     fn a_float32_amount_is_its_shortest_f32_text() {
         // 0.1f32 widened to f64 is 0.100000001490116119384765625; its own text is 0.1.
-        assert_eq!(money_of_f32(0.1).unwrap(), Money::parse("0.1").unwrap());
-        let sum = money_of_f32(0.1).unwrap() + money_of_f32(0.2).unwrap();
+        assert_eq!(Money::from_f32(0.1).unwrap(), Money::parse("0.1").unwrap());
+        let sum = Money::from_f32(0.1).unwrap() + Money::from_f32(0.2).unwrap();
         assert_eq!(sum, Money::parse("0.3").unwrap());
-        assert_eq!(money_of_f32(-1.5e-7).unwrap(), Money::parse("-0.00000015").unwrap());
-        assert!(money_of_f32(f32::NAN).is_err());
+        assert_eq!(Money::from_f32(-1.5e-7).unwrap(), Money::parse("-0.00000015").unwrap());
+        assert!(Money::from_f32(f32::NAN).is_err());
         let column = Column::new("amount".into(), [Some(0.1f32), None, Some(0.2f32)]);
         let exact = crate::ingest::builder::money_values(&to_money(&column, "f", "a").unwrap());
         let want = [Some(Money::parse("0.1").unwrap()), None, Some(Money::parse("0.2").unwrap())];

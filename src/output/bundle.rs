@@ -199,6 +199,7 @@ pub fn baseline(
 pub fn summary_markdown(
     month: &str,
     provisional: bool,
+    basis: &str,
     files: &[&Entry],
     departments: &[DepartmentAmount],
     changed_departments: Option<usize>,
@@ -212,6 +213,8 @@ pub fn summary_markdown(
     } else {
         "Status: final.\n\n"
     });
+    text.push_str(basis);
+    text.push_str("\n\n");
     if !departments.is_empty() {
         text.push_str(
             "## Cost per department\n\n| department | currency | amount |\n|---|---|---:|\n",

@@ -51,16 +51,21 @@ pub fn choose_format(global: &GlobalArgs, out: Option<&str>) -> Result<Format> {
     Ok(if std::io::stdout().is_terminal() { Format::Table } else { Format::Csv })
 }
 
-/// The format of a side file (journal, allocations) from its extension alone, CSV by default.
-pub fn format_for_path(path: &str) -> Format {
+/// The format of a side file (journal, allocations) from its extension: `.csv`, `.json` or
+/// `.parquet`; another extension is an error rather than a guess.
+pub fn format_for_path(path: &str) -> Result<Format> {
     let lower = path.to_ascii_lowercase();
-    if lower.ends_with(".parquet") {
-        Format::Parquet
-    } else if lower.ends_with(".json") {
-        Format::Json
-    } else {
-        Format::Csv
+    for (extension, format) in
+        [(".csv", Format::Csv), (".json", Format::Json), (".parquet", Format::Parquet)]
+    {
+        if lower.ends_with(extension) {
+            return Ok(format);
+        }
     }
+    Err(crate::error::hinted(
+        format!("cannot tell the format of `{path}` from its extension"),
+        "end the file name in `.csv`, `.json` or `.parquet`",
+    ))
 }
 
 /// Renders a frame in a format.
@@ -91,7 +96,13 @@ pub fn emit(frame: &DataFrame, global: &GlobalArgs, spec: &TableSpec) -> Result<
 
 /// A line for people on stderr (not data, not a warning), unless `-q`.
 pub fn notice(global: &GlobalArgs, text: &str) {
-    if !global.quiet {
+    if global.quiet {
+        return;
+    }
+    // With `--log-format json` every line of stderr is a JSON object.
+    if global.log_format == crate::cli::LogFormat::Json {
+        tracing::info!("{text}");
+    } else {
         let _ = writeln!(std::io::stderr(), "{text}");
     }
 }
@@ -338,7 +349,7 @@ fn render_table(frame: &DataFrame, spec: &TableSpec) -> Result<String> {
     table.load_preset(presets::UTF8_BORDERS_ONLY);
     table.set_header(frame.get_column_names().iter().map(|n| n.as_str()));
     let groups = currency_groups(frame)?;
-    let shown = shown_money(frame, &groups)?;
+    let shown = shown_money(frame, &groups, spec)?;
     for row in 0..frame.height() {
         let mut cells = Vec::with_capacity(frame.width());
         for (index, column) in frame.columns().iter().enumerate() {
@@ -389,15 +400,21 @@ fn distinct(frame: &DataFrame, name: &str) -> Result<usize> {
     }
 }
 
-/// The cents shown for each money column (by column index), rounded so that the rows of a
-/// currency add up to their rounded sum.
+/// The cents shown for each summed money column (by column index), rounded so that the rows
+/// of a currency add up to their rounded sum. Columns without a total (rates, forecasts,
+/// limits) are rounded one by one instead.
 fn shown_money(
     frame: &DataFrame,
     groups: &[(String, Vec<usize>)],
+    spec: &TableSpec,
 ) -> Result<std::collections::BTreeMap<usize, Vec<Option<Money>>>> {
     let mut shown = std::collections::BTreeMap::new();
     for (index, column) in frame.columns().iter().enumerate() {
-        if !matches!(column.dtype(), DataType::Decimal(..)) || !is_money_name(column.name()) {
+        let summed = spec.totals.iter().any(|t| t == column.name().as_str());
+        if !summed
+            || !matches!(column.dtype(), DataType::Decimal(..))
+            || !is_money_name(column.name())
+        {
             continue;
         }
         let exact: Vec<Option<Money>> =

@@ -62,9 +62,7 @@ pub fn statements(
             let budget = monthly_budget(config, &dept);
             result.push(Statement {
                 billing_period: period.clone(),
-                budget_used: budget
-                    .filter(|b| !b.is_zero())
-                    .map(|b| total.to_f64_lossy() / b.to_f64_lossy()),
+                budget_used: budget.filter(|b| !b.is_zero()).map(|b| crate::money::ratio(total, b)),
                 budget,
                 dept,
                 direct_cost: direct,
@@ -172,10 +170,8 @@ pub fn journal_frame(statements: &[Statement], config: &Config, basis: &str) -> 
         ),
         Column::new("debit_cost_center".into(), statements.iter().map(debit).collect::<Vec<_>>()),
         Column::new("credit_cost_center".into(), vec![credit; statements.len()]),
-        Column::new(
-            "amount".into(),
-            statements.iter().map(|s| s.total_cost.cents_plain()).collect::<Vec<_>>(),
-        ),
+        // Decimal cents, so that Parquet readers get a number and CSV shows `857.25`.
+        money_column("amount", statements.iter().map(|s| Some(s.total_cost))),
         Column::new(
             "currency".into(),
             statements.iter().map(|s| s.currency.clone()).collect::<Vec<_>>(),

@@ -25,15 +25,22 @@ pub fn add_allocations(
     positions: &[usize],
     billed: bool,
 ) {
+    // A unit's lines count once for each owner it reaches, however many of its allocations
+    // land on that owner once projected on the asked keys.
+    let mut counted: std::collections::HashSet<(usize, Vec<String>)> =
+        std::collections::HashSet::new();
     for allocation in allocations {
         let unit = &units[allocation.unit];
         let owner: Vec<String> =
             positions.iter().map(|i| allocation.owner.value(*i).to_string()).collect();
+        let first = billed && counted.insert((allocation.unit, owner.clone()));
         let entry =
             sums.entry((unit.billing_period.clone(), owner, unit.currency.clone())).or_default();
         if billed {
             entry.0 += allocation.amount;
-            entry.2 += unit.lines;
+            if first {
+                entry.2 += unit.lines;
+            }
         } else {
             entry.1 += allocation.amount;
         }

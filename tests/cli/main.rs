@@ -3,6 +3,7 @@
 mod attribution;
 mod budgets;
 mod deliveries;
+mod demo;
 mod foundation;
 mod insights;
 mod unattended;

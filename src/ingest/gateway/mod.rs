@@ -350,7 +350,7 @@ fn report(stats: &Stats) {
         );
     }
     if stats.unpriced_requests > 0 {
-        tracing::warn!("{}", unpriced_message(stats));
+        crate::logging::warn_once(&unpriced_message(stats));
     }
 }
 

@@ -1,0 +1,92 @@
+//! The bundled demo month as a new user runs it: what a newcomer's first mistakes get, and
+//! what the monthly job says about the invoice. Expected values come from the demo bill
+//! (`SELECT COUNT(*), SUM(billed_cost) FROM costs`: 1,210 lines, 2,753.1447402144 billed).
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+
+use assert_cmd::Command;
+
+fn demo() -> Command {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut command = Command::cargo_bin("aispend").unwrap();
+    command.current_dir(root).env("NO_COLOR", "1").env_remove("RUST_LOG").args([
+        "--config",
+        "fixtures/demo/aispend.toml",
+        "--month",
+        "2025-01",
+    ]);
+    command
+}
+
+fn stdout_of(args: &[&str]) -> String {
+    let output = demo().args(args).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).unwrap()
+}
+
+fn stderr_of_failure(args: &[&str]) -> String {
+    let output = demo().args(args).output().unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", String::from_utf8_lossy(&output.stdout));
+    String::from_utf8_lossy(&output.stderr).to_string()
+}
+
+#[test]
+fn an_alias_groups_like_its_key_and_every_line_counts_once() {
+    // `department` is an alias of `dept` in the demo configuration: the same report.
+    let by_dept = stdout_of(&["showback", "--by", "dept", "--format", "csv"]);
+    let by_alias = stdout_of(&["showback", "--by", "department", "--format", "csv"]);
+    assert_eq!(by_alias, by_dept);
+    // A key nobody tags puts the whole bill in one bucket: 1,210 bill lines, not one per
+    // allocation of each line.
+    let typo = stdout_of(&["showback", "--by", "detp", "--format", "csv"]);
+    let row = typo.lines().nth(1).unwrap();
+    assert!(row.starts_with("2025-01,__unallocated__,2753.1447402144,"), "{typo}");
+    assert_eq!(row.split(',').nth(5), Some("1210"), "{typo}");
+}
+
+#[test]
+fn the_monthly_journal_ties_to_the_invoice_on_the_billed_basis() {
+    let out = tempfile::tempdir().unwrap();
+    let folder = out.path().join("m");
+    demo()
+        .args(["monthly", "--basis", "billed", "--out", folder.to_str().unwrap()])
+        .assert()
+        .success();
+    // The journal's amounts are cents that add up to the billed total 2,753.14.
+    let journal = std::fs::read_to_string(folder.join("journal.csv")).unwrap();
+    let cents: i64 = journal
+        .lines()
+        .skip(1)
+        .map(|line| {
+            let amount = line.split(',').nth(3).unwrap();
+            let (whole, fraction) = amount.split_once('.').unwrap();
+            whole.parse::<i64>().unwrap() * 100 + fraction.parse::<i64>().unwrap()
+        })
+        .sum();
+    assert_eq!(cents, 275_314, "{journal}");
+    let summary = std::fs::read_to_string(folder.join("summary.md")).unwrap();
+    assert!(summary.contains("on the **billed** basis"), "{summary}");
+    assert!(
+        summary.contains("The invoice (billed cost) of the month is 2,753.14 USD"),
+        "{summary}"
+    );
+}
+
+#[test]
+fn mistakes_stop_before_the_month_is_read() {
+    let stderr = stderr_of_failure(&["chargeback", "--journal", "journal.txt"]);
+    assert!(stderr.contains("cannot tell the format of `journal.txt`"), "{stderr}");
+    let stderr = stderr_of_failure(&[
+        "whatif",
+        "route",
+        "--from",
+        "anthropic.claude-3-sonnet-20240229-v1:0",
+        "--to",
+        "anthropic.claude-3-haiku",
+    ]);
+    assert!(stderr.contains("`--to anthropic.claude-3-haiku` has no price"), "{stderr}");
+    let stderr = stderr_of_failure(&["showback", "--by", "currency"]);
+    assert!(stderr.contains("names a column of the report itself"), "{stderr}");
+}
