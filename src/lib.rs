@@ -29,12 +29,45 @@ pub fn main_entry() -> ExitCode {
     let cli = cli::Cli::parse();
     logging::init(&cli.global);
     let json_logs = cli.global.log_format == cli::LogFormat::Json;
-    let result = commands::run(cli).map_err(ingest::locate::locate);
+    let result = run_catching_overflow(cli).map_err(ingest::locate::locate);
     aws::s3::remove_downloads();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => exit_for(&error, json_logs),
     }
+}
+
+/// The words of Polars' panic when a decimal sum outgrows its 38 digits.
+const DECIMAL_OVERFLOW: &str = "can't fit values with";
+
+/// Runs the command; a money sum that outgrows the 38 digits of a decimal column (Polars
+/// panics then) becomes an error that says so, and any other panic stays a panic.
+fn run_catching_overflow(cli: cli::Cli) -> anyhow::Result<()> {
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !panic_text(info.payload()).contains(DECIMAL_OVERFLOW) {
+            default_hook(info);
+        }
+    }));
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| commands::run(cli))) {
+        Ok(result) => result,
+        Err(payload) if panic_text(payload.as_ref()).contains(DECIMAL_OVERFLOW) => {
+            Err(error::hinted(
+                "a sum of money outgrew the 38 digits of a money column (about 10^20)",
+                "some amounts of the bill are far too large to be real charges; check its amount \
+                 columns, or read fewer months at once",
+            ))
+        }
+        Err(payload) => std::panic::resume_unwind(payload),
+    }
+}
+
+fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|text| (*text).to_string()))
+        .unwrap_or_default()
 }
 
 /// Prints an error the way users read it (or as one JSON log line with `--log-format json`)

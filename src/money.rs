@@ -19,7 +19,7 @@ pub const ONE: i128 = 1_000_000_000_000_000_000;
 /// Amounts read from input are below `10^15` in size (raw `10^33`): a line item of a
 /// quadrillion is a broken column, and the bound keeps every sum of such amounts inside the
 /// 38 digits of a money column.
-const LIMIT_RAW: i128 = 1_000_000_000_000_000 * ONE;
+pub const LIMIT_RAW: i128 = 1_000_000_000_000_000 * ONE;
 /// Decimal precision used for money columns in frames.
 pub const PRECISION: usize = 38;
 
@@ -80,6 +80,14 @@ impl Money {
         }
         let mut buffer = ryu::Buffer::new();
         Money::parse(buffer.format_finite(value))
+    }
+
+    /// The amount, or an error when it is past the input bound (10^15 in size).
+    pub fn within_limit(self) -> Result<Money, MoneyError> {
+        if self.0.unsigned_abs() >= LIMIT_RAW.unsigned_abs() {
+            return Err(MoneyError::Overflow(self.to_string()));
+        }
+        Ok(self)
     }
 
     /// Reads a single-precision double through its shortest round-trip text as an `f32`, so

@@ -409,11 +409,10 @@ fn report_files(
         let currency = currency.clone().unwrap_or_default();
         *by_currency.entry(currency).or_default() += amount.unwrap_or_default();
     }
-    let (total, totals) = if by_currency.len() <= 1 {
-        (Some(by_currency.values().copied().sum::<Money>()), std::collections::BTreeMap::new())
-    } else {
-        (None, by_currency)
-    };
+    // `money_totals` always, so that a reader has one shape; `money_total` beside it when
+    // the report holds one currency.
+    let total = (by_currency.len() <= 1).then(|| by_currency.values().copied().sum::<Money>());
+    let totals = by_currency;
     let mut files = Vec::new();
     for (extension, format) in [("csv", Format::Csv), ("parquet", Format::Parquet)] {
         let file = format!("{name}.{extension}");

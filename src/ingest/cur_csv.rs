@@ -359,7 +359,7 @@ impl Row<'_> {
                 error.expected(),
                 text,
             )
-            .with_hint("check the export; amounts are plain decimals such as `12.5` or `3e-06`")
+            .with_hint("check the export; amounts are plain decimals below 10^15, such as `12.5` or `3e-06`")
             .into()
         })
     }

@@ -117,6 +117,8 @@ fn first_failure(path: &str, column: &str, check: Check) -> Result<Option<(usize
         if !check.passes(&cell) {
             let value = match cell {
                 AnyValue::String(text) => text.to_string(),
+                AnyValue::Float64(number) => crate::output::float_text(number),
+                AnyValue::Float32(number) => crate::output::float_text(f64::from(number)),
                 other => other.to_string(),
             };
             return Ok(Some((row, value)));

@@ -140,21 +140,30 @@ fn parquet_fingerprint(path: &Path) -> Result<(u64, [u8; 32])> {
     Ok((length, digest.finalize().into()))
 }
 
+/// A digest of a Parquet file's whole content, for when two files share their fingerprint.
+fn file_digest(path: &Path) -> Result<[u8; 32]> {
+    use sha2::Digest as _;
+    let mut input =
+        File::open(path).with_context(|| format!("cannot open `{}`", path.display()))?;
+    let mut digest = sha2::Sha256::new();
+    std::io::copy(&mut input, &mut digest)
+        .with_context(|| format!("cannot read `{}`", path.display()))?;
+    Ok(digest.finalize().into())
+}
+
 /// Lines of a CSV bill (the header and the first line items) that tell two deliveries apart.
 const HEAD_LINES: usize = 17;
 
-/// A digest of the first [`HEAD_LINES`] lines of a CSV bill's text, after gzip: a `.csv`
-/// and its `.csv.gz` have one head. Two chunks of one delivery hold different line items,
-/// so they never share their head; two files that do hold, at least in part, the same
-/// line items.
-fn csv_head(path: &Path) -> Result<[u8; 32]> {
-    use sha2::Digest as _;
+/// The first [`HEAD_LINES`] lines of a CSV bill's text, after gzip or ZIP and without
+/// carriage returns: a `.csv`, its `.csv.gz` and its CRLF copy have one head. Two chunks of
+/// one delivery hold different line items, so they never begin alike; two files that do
+/// hold, at least in part, the same line items.
+fn csv_head(path: &Path) -> Result<Vec<Vec<u8>>> {
     use std::io::BufRead as _;
     let mut input = BufReader::new(open(path)?);
-    let mut digest = sha2::Sha256::new();
-    let mut line = Vec::new();
+    let mut lines = Vec::new();
     for _ in 0..HEAD_LINES {
-        line.clear();
+        let mut line = Vec::new();
         let read = input
             .by_ref()
             .take(1 << 20)
@@ -163,12 +172,13 @@ fn csv_head(path: &Path) -> Result<[u8; 32]> {
         if read == 0 {
             break;
         }
-        digest.update(&line);
+        line.retain(|b| *b != b'\r');
+        lines.push(line);
     }
-    Ok(digest.finalize().into())
+    Ok(lines)
 }
 
-/// A digest of a CSV bill's whole text, after gzip.
+/// A digest of a CSV bill's whole text, after decompression and without carriage returns.
 fn csv_digest(path: &Path) -> Result<[u8; 32]> {
     use sha2::Digest as _;
     let mut input = open(path)?;
@@ -180,45 +190,71 @@ fn csv_digest(path: &Path) -> Result<[u8; 32]> {
         if read == 0 {
             break;
         }
-        digest.update(&buffer[..read]);
+        let text: Vec<u8> = buffer[..read].iter().copied().filter(|b| *b != b'\r').collect();
+        digest.update(&text);
     }
     Ok(digest.finalize().into())
+}
+
+/// A file already read: its path, the manifest that listed it, and its CSV head.
+struct Delivered {
+    path: PathBuf,
+    manifest: Option<PathBuf>,
+    head: Vec<Vec<u8>>,
 }
 
 /// The files already read, to read each delivery once.
 #[derive(Default)]
 struct Deliveries {
-    parquet: std::collections::HashMap<(u64, [u8; 32]), PathBuf>,
-    csv_heads: std::collections::HashMap<[u8; 32], PathBuf>,
+    parquet: std::collections::HashMap<(u64, [u8; 32]), Vec<(PathBuf, Option<PathBuf>)>>,
+    csv: Vec<Delivered>,
 }
 
 impl Deliveries {
     /// The earlier file that `file` repeats, if any. A CSV bill that begins like an earlier
-    /// one but differs later is an error: two deliveries of one month would count it twice.
-    fn repeated(&mut self, file: &Path, format: CostFormat) -> Result<Option<PathBuf>> {
+    /// one (with the header and two lines at least) but differs later is an error: two
+    /// deliveries of one month would count it twice. Files that one manifest lists are its
+    /// chunks: they are never compared with each other.
+    fn repeated(
+        &mut self,
+        file: &Path,
+        manifest: Option<&PathBuf>,
+        format: CostFormat,
+    ) -> Result<Option<PathBuf>> {
+        let apart = |other: &Option<PathBuf>| manifest.is_none() || other.as_ref() != manifest;
         if let CostFormat::Parquet(_) = format {
             let key = parquet_fingerprint(file)?;
-            return Ok(self.parquet.insert(key, file.to_path_buf()));
+            let earlier = self.parquet.entry(key).or_default();
+            for (path, listed_by) in earlier.iter() {
+                if apart(listed_by) && file_digest(path)? == file_digest(file)? {
+                    return Ok(Some(path.clone()));
+                }
+            }
+            earlier.push((file.to_path_buf(), manifest.cloned()));
+            return Ok(None);
         }
         let head = csv_head(file)?;
-        let Some(first) = self.csv_heads.get(&head).cloned() else {
-            self.csv_heads.insert(head, file.to_path_buf());
-            return Ok(None);
-        };
-        if csv_digest(&first)? == csv_digest(file)? {
-            return Ok(Some(first));
+        for earlier in &self.csv {
+            let shared = head.len().min(earlier.head.len());
+            if shared < 3 || head[..shared] != earlier.head[..shared] || !apart(&earlier.manifest) {
+                continue;
+            }
+            if csv_digest(&earlier.path)? == csv_digest(file)? {
+                return Ok(Some(earlier.path.clone()));
+            }
+            return Err(hinted(
+                format!(
+                    "`{}` begins with the same {shared} lines as `{}` but the two differ: they \
+                     look like two deliveries of one month, and adding them would count it twice",
+                    file.display(),
+                    earlier.path.display()
+                ),
+                "pass the report folder, so that its manifest picks the current delivery, or \
+                 only the current file",
+            ));
         }
-        Err(hinted(
-            format!(
-                "`{}` begins with the same {} lines as `{}` but differs further on: they look \
-                 like two deliveries of one month, and adding them would count it twice",
-                file.display(),
-                HEAD_LINES,
-                first.display()
-            ),
-            "pass the report folder, so that its manifest picks the current delivery, or only \
-             the current file",
-        ))
+        self.csv.push(Delivered { path: file.to_path_buf(), manifest: manifest.cloned(), head });
+        Ok(None)
     }
 }
 
@@ -323,34 +359,39 @@ pub fn detect_cost_format(path: &Path) -> Result<CostFormat> {
 /// Expands files, folders and globs into data files; folders with manifests yield only the
 /// files of their latest manifests.
 pub fn expand(sources: &[String]) -> Result<Vec<PathBuf>> {
+    Ok(expand_listed(sources)?.into_iter().map(|listed| listed.path).collect())
+}
+
+/// [`expand`], with the manifest that listed each file.
+pub fn expand_listed(sources: &[String]) -> Result<Vec<manifest::Listed>> {
+    let unlisted = |path: PathBuf| manifest::Listed { path, manifest: None };
     let mut files = Vec::new();
     for source in sources {
         if source.starts_with("s3://") {
-            files.extend(crate::aws::s3::download_source(source)?);
+            files.extend(crate::aws::s3::download_source(source)?.into_iter().map(unlisted));
             continue;
         }
         let path = Path::new(source);
         if path.is_dir() {
-            let found = manifest::files_of_folder(path)?;
-            if found.is_empty() {
-                return Err(hinted(
-                    format!("the folder `{source}` holds no bill file"),
-                    "aispend reads `.csv`, `.csv.gz`, `.gz` and `.parquet` files, and manifests",
-                ));
-            }
-            files.extend(found);
+            files.extend(folder_files(path, source)?);
         } else if path.is_file() {
-            files.push(path.to_path_buf());
+            files.push(unlisted(path.to_path_buf()));
         } else if source.contains(['*', '?', '[']) {
             let matches: Vec<PathBuf> = glob::glob(source)
                 .with_context(|| format!("bad glob `{source}`"))?
                 .filter_map(std::result::Result::ok)
-                .filter(|p| p.is_file())
                 .collect();
-            if matches.is_empty() {
+            let before = files.len();
+            for found in matches {
+                if found.is_dir() {
+                    files.extend(folder_files(&found, &found.display().to_string())?);
+                } else if found.is_file() {
+                    files.push(unlisted(found));
+                }
+            }
+            if files.len() == before {
                 bail!("the glob `{source}` matches no file");
             }
-            files.extend(matches);
         } else {
             return Err(hinted(
                 format!("cannot find `{source}`"),
@@ -361,8 +402,22 @@ pub fn expand(sources: &[String]) -> Result<Vec<PathBuf>> {
     files.sort();
     // One file reached by two paths (`./x.csv` and `x.csv`, a link) is read once.
     let mut real_paths = std::collections::HashSet::new();
-    files.retain(|file| real_paths.insert(std::fs::canonicalize(file).unwrap_or(file.clone())));
+    files.retain(|file| {
+        real_paths.insert(std::fs::canonicalize(&file.path).unwrap_or(file.path.clone()))
+    });
     Ok(files)
+}
+
+/// The bill files of a folder, through its manifests; an error when there are none.
+fn folder_files(path: &Path, source: &str) -> Result<Vec<manifest::Listed>> {
+    let found = manifest::listed_files_of_folder(path)?;
+    if found.is_empty() {
+        return Err(hinted(
+            format!("the folder `{source}` holds no bill file"),
+            "aispend reads `.csv`, `.csv.gz`, `.gz`, `.zip` and `.parquet` files, and manifests",
+        ));
+    }
+    Ok(found)
 }
 
 /// The canonical `costs` frame of every bill source, lazily.
@@ -392,7 +447,7 @@ pub fn for_each_cost_piece(
     plan: &TagPlan,
     each: &mut dyn FnMut(LazyFrame) -> Result<()>,
 ) -> Result<()> {
-    let files = expand(sources)?;
+    let files = expand_listed(sources)?;
     if files.is_empty() {
         return Err(hinted(
             "no bill to read",
@@ -403,12 +458,13 @@ pub fn for_each_cost_piece(
     let mut delivered = Deliveries::default();
     let mut families: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
     let bar = crate::logging::progress(files.len() as u64, "reading the bill");
-    for file in &files {
+    for listed in &files {
+        let file = &listed.path;
         let name = file.display().to_string();
         bar.set_message(name.clone());
         bar.inc(1);
         let format = detect_cost_format(file)?;
-        if let Some(first) = delivered.repeated(file, format)? {
+        if let Some(first) = delivered.repeated(file, listed.manifest.as_ref(), format)? {
             tracing::warn!(
                 "`{name}` has the same content as `{}` and was read once; pass a report folder so \
                  that its manifest picks the current delivery",

@@ -263,7 +263,10 @@ impl Columns {
                 move |column| to_money(&column, &path, &column_name),
                 |_, field| Ok(Field::new(field.name().clone(), model::money_dtype())),
             ),
-            _ => col(real.as_str()).cast(model::money_dtype()),
+            _ => col(real.as_str()).map(
+                move |column| exact_money(&column, &path, &column_name),
+                |_, field| Ok(Field::new(field.name().clone(), model::money_dtype())),
+            ),
         }
     }
 
@@ -433,7 +436,7 @@ enum MoneyCells<'a> {
     Float(FloatArray, &'a str, &'a str),
     Float32(Float32Array, &'a str, &'a str),
     Text(TextArray, &'a str, &'a str),
-    Exact(RawArray),
+    Exact(RawArray, &'a str, &'a str),
 }
 
 impl<'a> MoneyCells<'a> {
@@ -460,7 +463,7 @@ impl<'a> MoneyCells<'a> {
                     polars_err!(ComputeError: "cannot read `{path}`: column `{name}`: expected amounts that fit 20 integer and 18 fraction digits, found a {} value out of that range", column.dtype())
                 })?;
                 let raw = exact.decimal()?.physical().rechunk();
-                MoneyCells::Exact(raw.downcast_as_array().clone())
+                MoneyCells::Exact(raw.downcast_as_array().clone(), path, name)
             }
         })
     }
@@ -468,7 +471,12 @@ impl<'a> MoneyCells<'a> {
     fn get(&self, row: usize) -> PolarsResult<Option<Money>> {
         match self {
             MoneyCells::Missing => Ok(None),
-            MoneyCells::Exact(raw) => Ok(raw.get(row).map(Money::from_raw)),
+            MoneyCells::Exact(raw, path, name) => match raw.get(row) {
+                None => Ok(None),
+                Some(raw) => Money::from_raw(raw).within_limit().map(Some).map_err(|error| {
+                    polars_err!(ComputeError: "cannot read `{path}`: column `{name}`: expected {}, found `{}`", error.expected(), Money::from_raw(raw))
+                }),
+            },
             MoneyCells::Float(numbers, path, name) => match numbers.get(row) {
                 None => Ok(None),
                 Some(number) => Money::from_f64(number).map(Some).map_err(|error| {
@@ -1011,6 +1019,22 @@ fn month_of(instant: Expr) -> Expr {
         },
         |_, field| Ok(Field::new(field.name().clone(), DataType::String)),
     )
+}
+
+/// Decimals and integers to `Decimal(38, 18)`: a value that does not fit, or is past the
+/// input bound of 10^15, is an error, never a null.
+fn exact_money(column: &Column, path: &str, name: &str) -> PolarsResult<Column> {
+    let exact = column.strict_cast(&model::money_dtype()).map_err(|_| {
+        polars_err!(ComputeError: "cannot read `{path}`: column `{name}`: expected amounts that fit 20 integer and 18 fraction digits, found a {} value out of that range", column.dtype())
+    })?;
+    for raw in exact.decimal()?.physical().iter().flatten() {
+        if let Err(error) = Money::from_raw(raw).within_limit() {
+            return Err(
+                polars_err!(ComputeError: "cannot read `{path}`: column `{name}`: expected {}, found `{}`", error.expected(), Money::from_raw(raw)),
+            );
+        }
+    }
+    Ok(exact)
 }
 
 /// Doubles (through their shortest text form) or text to `Decimal(38, 18)`.

@@ -87,7 +87,7 @@ pub struct Entry {
     /// The sum of that column, at full scale, when the report holds one currency.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub money_total: Option<Money>,
-    /// The sum per currency, when the report holds several (never added together).
+    /// The sum per currency (several currencies are never added together).
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub money_totals: std::collections::BTreeMap<String, Money>,
 }
