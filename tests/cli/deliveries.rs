@@ -330,3 +330,178 @@ fn a_zip_compressed_month_is_read_like_gzip() {
     assert_eq!(code, Some(2));
     assert!(stderr.contains("holds 2 files; a bill archive holds one"), "{stderr}");
 }
+
+/// A create-new CUR 1.0 period: assembly `old` (9.00) and `new` (4.00 + 6.00), and the
+/// period manifest that points at `new`; each assembly keeps its own copy of the manifest.
+fn create_new_period(dir: &Path, period: &str) {
+    let old = cur1(&[("2025-01-03", "9", "USD", "ops")]);
+    write(dir, &format!("{period}/old/r-1.csv.gz"), &gzip(&old));
+    write(
+        dir,
+        &format!("{period}/new/r-1.csv.gz"),
+        &gzip(&cur1(&[("2025-01-03", "4", "USD", "ops")])),
+    );
+    write(
+        dir,
+        &format!("{period}/new/r-2.csv.gz"),
+        &gzip(&cur1(&[("2025-01-04", "6", "USD", "ops")])),
+    );
+    let manifest = |assembly: &str, files: &[&str]| {
+        let keys: Vec<String> =
+            files.iter().map(|f| format!("\"p/r/20250101-20250201/{assembly}/{f}\"")).collect();
+        format!("{{\"assemblyId\":\"{assembly}\",\"reportKeys\":[{}]}}", keys.join(","))
+    };
+    write(
+        dir,
+        &format!("{period}/old/r-Manifest.json"),
+        manifest("old", &["r-1.csv.gz"]).as_bytes(),
+    );
+    let current = manifest("new", &["r-1.csv.gz", "r-2.csv.gz"]);
+    write(dir, &format!("{period}/new/r-Manifest.json"), current.as_bytes());
+    write(dir, &format!("{period}/r-Manifest.json"), current.as_bytes());
+}
+
+#[test]
+fn a_period_folder_keeps_its_manifest_under_any_name_or_path() {
+    // The current delivery is 4 + 6 = 10.00, whether the period folder is named as AWS
+    // names it, renamed `jan`, passed as `.` from inside, or kept under a `metadata` folder.
+    let dir = tempfile::tempdir().unwrap();
+    create_new_period(dir.path(), "r/20250101-20250201");
+    create_new_period(dir.path(), "renamed/jan");
+    create_new_period(dir.path(), "metadata/r/20250101-20250201");
+    let expected = ["2025-01,ops,10.00,10.00,1,2,USD"];
+    for source in ["r", "renamed", "renamed/jan", "metadata/r"] {
+        let (rows, _) = showback(dir.path(), &["--cur", source]);
+        assert_eq!(rows, expected, "--cur {source}");
+    }
+    let inside = dir.path().join("r/20250101-20250201");
+    let (rows, _) = showback(&inside, &["--cur", "."]);
+    assert_eq!(rows, expected, "--cur . inside the period folder");
+    // A glob may match the period folders themselves.
+    let (rows, _) = showback(dir.path(), &["--cur", "r/2025*"]);
+    assert_eq!(rows, expected, "--cur r/2025*");
+}
+
+#[test]
+fn a_cur2_partition_follows_its_newest_execution() {
+    // Executions `e1` (7.00, delivered 2025-02-03) and `e2` (8.00, delivered 2025-02-05),
+    // each with its manifest: February is 8.00. Without manifests the two are refused.
+    let dir = tempfile::tempdir().unwrap();
+    let header = "line_item_line_item_type,line_item_usage_start_date,line_item_unblended_cost\n";
+    let data = "exp/data/BILLING_PERIOD=2025-02";
+    let meta = "exp/metadata/BILLING_PERIOD=2025-02";
+    for (execution, amount, day) in [("e1", "7", "03"), ("e2", "8", "05")] {
+        let file = format!("{data}/{execution}/exp-00001.csv.gz");
+        write(dir.path(), &file, &gzip(&format!("{header}Usage,2025-02-02T00:00:00Z,{amount}\n")));
+        let manifest = format!(
+            "{{\"deliveryTime\":\"2025-02-{day}T06:00:00.000Z\",\"dataFiles\":[\"s3://b/{file}\"]}}"
+        );
+        write(dir.path(), &format!("{meta}/{execution}/exp-Manifest.json"), manifest.as_bytes());
+    }
+    let (rows, _) = showback(dir.path(), &["--cur", "exp"]);
+    assert_eq!(rows, ["2025-02,__unallocated__,8.00,8.00,1,1,USD"]);
+
+    std::fs::remove_dir_all(dir.path().join("exp/metadata")).unwrap();
+    let (code, stderr) = failure(dir.path(), &["showback", "--cur", "exp"]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("holds 2 deliveries of one billing period (`e1`, `e2`)"), "{stderr}");
+}
+
+#[test]
+fn the_chunks_of_one_manifest_are_all_read() {
+    // A manifest lists two chunks with the same content (16 lines of 0.125 each) and two
+    // that begin with the same 16 lines: every chunk is a part of the delivery. 2.00 × 2 +
+    // (2.00 + 1) + (2.00 + 2) = 11.00 over 66 lines.
+    let dir = tempfile::tempdir().unwrap();
+    let same = cur1(&[("2025-01-03", "0.125", "USD", "ops"); 16]);
+    let mut lines = vec![("2025-01-03", "0.125", "USD", "ops"); 16];
+    lines.push(("2025-01-04", "1", "USD", "ops"));
+    let third = cur1(&lines);
+    lines.pop();
+    lines.push(("2025-01-05", "2", "USD", "ops"));
+    let fourth = cur1(&lines);
+    let period = "r/20250101-20250201";
+    for (name, text) in [("r-1", &same), ("r-2", &same), ("r-3", &third), ("r-4", &fourth)] {
+        write(dir.path(), &format!("{period}/{name}.csv.gz"), &gzip(text));
+    }
+    let keys: Vec<String> =
+        (1..=4).map(|n| format!("\"p/r/20250101-20250201/r-{n}.csv.gz\"")).collect();
+    let manifest = format!("{{\"assemblyId\":\"a\",\"reportKeys\":[{}]}}", keys.join(","));
+    write(dir.path(), &format!("{period}/r-Manifest.json"), manifest.as_bytes());
+    let (rows, stderr) = showback(dir.path(), &["--cur", "r"]);
+    assert_eq!(rows, ["2025-01,ops,11.00,11.00,1,66,USD"]);
+    assert!(!stderr.contains("same content"), "{stderr}");
+}
+
+#[test]
+fn short_snapshots_and_crlf_copies_are_caught() {
+    // Day 5's export holds the first 5 line items of day 8's (8 line items): refused. A
+    // CRLF copy of a bill is the same delivery: 3 + 4 = 7.00 once.
+    let dir = tempfile::tempdir().unwrap();
+    let lines: Vec<(&str, &str, &str, &str)> =
+        (1..=8).map(|_| ("2025-01-02", "1", "USD", "ops")).collect();
+    write(dir.path(), "snap/day5.csv", cur1(&lines[..5]).as_bytes());
+    write(dir.path(), "snap/day8.csv", cur1(&lines).as_bytes());
+    let (code, stderr) = failure(dir.path(), &["showback", "--cur", "snap"]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("begins with the same 6 lines as"), "{stderr}");
+
+    let text = cur1(&[("2025-01-03", "3", "USD", "ops"), ("2025-01-04", "4", "USD", "ops")]);
+    write(dir.path(), "crlf/a.csv", text.as_bytes());
+    write(dir.path(), "crlf/b.csv", text.replace('\n', "\r\n").as_bytes());
+    let (rows, stderr) = showback(dir.path(), &["--cur", "crlf"]);
+    assert_eq!(rows, ["2025-01,ops,7.00,7.00,1,2,USD"]);
+    assert!(stderr.contains("has the same content as"), "{stderr}");
+}
+
+#[test]
+fn a_sum_past_the_digits_of_a_money_column_is_an_error() {
+    // 110,000 lines of 999,999,999,999,999.99 (each under the input bound) sum to about
+    // 1.1 × 10^20, past the 38 digits of Decimal(38, 18): an error, not a panic.
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = HEADER.to_string();
+    for _ in 0..110_000 {
+        text.push_str("Usage,2025-01-03T00:00:00Z,999999999999999.99,USD,ops\n");
+    }
+    write(dir.path(), "big.csv", text.as_bytes());
+    let (code, stderr) = failure(dir.path(), &["showback", "--cur", "big.csv"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("outgrew the 38 digits of a money column"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn parquet_decimal_amounts_keep_the_input_bound() {
+    // A Decimal(38, 2) cost of 999,999,999,999,999.99 is read exactly; 10^15 is an input
+    // error that names the file and the column, never a silent null.
+    use polars::prelude::*;
+    let dir = tempfile::tempdir().unwrap();
+    let write_decimal = |name: &str, cents: i128| {
+        let mut frame = df!(
+            "line_item_line_item_type" => ["Usage"],
+            "line_item_usage_start_date" => ["2025-01-05T00:00:00Z"],
+            "bill_billing_period_start_date" => ["2025-01-01T00:00:00Z"],
+            "line_item_currency_code" => ["USD"],
+        )
+        .unwrap();
+        let cost = Int128Chunked::from_vec("line_item_unblended_cost".into(), vec![cents])
+            .into_decimal_unchecked(38, 2)
+            .into_series();
+        frame.with_column(cost.into_column()).unwrap();
+        let path = dir.path().join(name);
+        ParquetWriter::new(std::fs::File::create(&path).unwrap()).finish(&mut frame).unwrap();
+    };
+    write_decimal("max.parquet", 99_999_999_999_999_999);
+    write_decimal("over.parquet", 100_000_000_000_000_000);
+    let (rows, _) = showback(dir.path(), &["--cur", "max.parquet"]);
+    assert_eq!(rows, ["2025-01,__unallocated__,999999999999999.99,999999999999999.99,1,1,USD"]);
+    let (code, stderr) = failure(dir.path(), &["showback", "--cur", "over.parquet"]);
+    assert_eq!(code, Some(2));
+    assert!(
+        stderr.contains(
+            "`over.parquet`: column `line_item_unblended_cost`: expected an amount below 10^15 \
+             in size, found `1000000000000000.00`"
+        ),
+        "{stderr}"
+    );
+}
