@@ -66,7 +66,7 @@ pub fn warn_once(message: &str) {
     static SAID: std::sync::OnceLock<std::sync::Mutex<std::collections::HashSet<String>>> =
         std::sync::OnceLock::new();
     let said = SAID.get_or_init(Default::default);
-    let first = said.lock().map(|mut said| said.insert(message.to_string())).unwrap_or(true);
+    let first = said.lock().map_or(true, |mut said| said.insert(message.to_string()));
     if first {
         tracing::warn!("{message}");
     }

@@ -126,16 +126,14 @@ pub fn warn_notes(notes: &AllocationNotes) {
         let models = models.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ");
         if notes.gateway_usage {
             crate::logging::warn_once(&format!(
-                "bill lines of {models} ({}) matched no gateway request of their model, token type \
-                 and day and fell to the shared-cost rules; map the gateway's model ids to these \
-                 names in `[models]`",
-                total
+                "bill lines of {models} ({total}) matched no gateway request of their model, token \
+                 type and day and fell to the shared-cost rules; map the gateway's model ids to \
+                 these names in `[models]`"
             ));
         } else {
             crate::logging::warn_once(&format!(
-                "no gateway request in the period to split the LLM lines of {models} ({}) by; they \
-                 fell to the shared-cost rules; pass the gateway logs with `--gateway`",
-                total
+                "no gateway request in the period to split the LLM lines of {models} ({total}) by; \
+                 they fell to the shared-cost rules; pass the gateway logs with `--gateway`"
             ));
         }
     }

@@ -99,7 +99,7 @@ fn listed_files_of_real_folder(folder: &Path) -> Result<Vec<Listed>> {
     }
     for (period, found) in ungoverned {
         if let Some(period) = &period {
-            check_one_delivery(&layout.folder_of(period, found[0]), &found)?;
+            check_one_delivery(&Layout::folder_of(period, found[0]), &found)?;
         }
         files.extend(found.into_iter().map(|path| Listed { path: path.clone(), manifest: None }));
     }
@@ -156,7 +156,7 @@ impl Layout {
 
     /// The folder that holds a period's data: the CUR 1.0 period folder itself, or CUR 2.0's
     /// `<export>/data/BILLING_PERIOD=…` (found from one of its files).
-    fn folder_of(&self, period: &Path, file: &Path) -> PathBuf {
+    fn folder_of(period: &Path, file: &Path) -> PathBuf {
         let partition = name_of(period);
         file.ancestors()
             .find(|folder| partition.starts_with("BILLING_PERIOD=") && name_of(folder) == partition)
