@@ -245,11 +245,13 @@ pub fn read(
 }
 
 /// What a reader left out or assumed, for the run's messages.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct ReadStats {
     pub split_children: u64,
-    /// Lines whose currency cell was blank, taken as USD.
+    /// Lines whose currency cell was blank, taken as the currency of the line before.
     pub blank_currency: u64,
+    /// The currency of the last line that gave one.
+    pub last_currency: Option<String>,
     /// Lines of each [`Commitment`] counted at their unblended cost because the file lacks
     /// one of its amortization columns.
     pub unamortized: [u64; 2],
@@ -259,13 +261,13 @@ pub struct ReadStats {
 pub fn warn_blank_currency(file: &str, column: &str, lines: u64) {
     if lines == 1 {
         tracing::warn!(
-            "`{file}`: 1 line item has no currency in `{column}` and is taken as USD; check the \
-             export if the bill is not in USD"
+            "`{file}`: 1 line item has no currency in `{column}` and is taken in the currency of \
+             the line before it (USD when none came before); check the export"
         );
     } else if lines > 1 {
         tracing::warn!(
-            "`{file}`: {lines} line items have no currency in `{column}` and are taken as USD; \
-             check the export if the bill is not in USD"
+            "`{file}`: {lines} line items have no currency in `{column}` and are taken in the \
+             currency of the line before each (USD when none came before); check the export"
         );
     }
 }
@@ -453,11 +455,17 @@ impl Row<'_> {
             None
         };
         let currency = self.text(names::CURRENCY);
+        // A blank code takes the currency of the line before: a bill is in its payer's
+        // currency, and an all-EUR file must not grow a USD line. USD when none came before.
         let billing_currency = if currency.is_empty() {
             stats.blank_currency += 1;
-            "USD".to_string()
+            stats.last_currency.clone().unwrap_or_else(|| "USD".to_string())
         } else {
-            currency.to_ascii_uppercase()
+            let code = currency.to_ascii_uppercase();
+            if stats.last_currency.as_deref() != Some(code.as_str()) {
+                stats.last_currency = Some(code.clone());
+            }
+            code
         };
         let invoice_id = self.optional(names::INVOICE);
         Ok(CostRow {

@@ -138,13 +138,18 @@ pub fn read(
     };
     let has_currency = has(names::BILLING_CURRENCY);
     let mut blank_currency = 0;
+    let mut last_currency: Option<String> = None;
     let mut pieces = super::PieceWriter::new(file, plan, each);
     let mut record = csv::StringRecord::new();
     while let Some(line) = records.next(&mut record)? {
         let row = Row { record: &record, index: &index, file, line };
-        let cost = row.to_cost(plan, &facts)?;
+        let mut cost = row.to_cost(plan, &facts)?;
+        // A blank code takes the currency of the line before (USD when none came before).
         if has_currency && row.text(names::BILLING_CURRENCY).is_empty() {
             blank_currency += 1;
+            cost.billing_currency = last_currency.clone().unwrap_or_else(|| "USD".to_string());
+        } else if last_currency.as_deref() != Some(cost.billing_currency.as_str()) {
+            last_currency = Some(cost.billing_currency.clone());
         }
         pieces.push(cost)?;
     }

@@ -505,3 +505,23 @@ fn parquet_decimal_amounts_keep_the_input_bound() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_blank_currency_takes_the_currency_of_the_line_before() {
+    // An all-EUR bill with one blank code: 10 + 5 = 15.00 EUR, not 10.00 EUR and 5.00 USD.
+    // In FOCUS the same.
+    let dir = tempfile::tempdir().unwrap();
+    let text = cur1(&[("2025-01-03", "10", "eur", "ops"), ("2025-01-04", "5", "", "ops")]);
+    write(dir.path(), "eur.csv", text.as_bytes());
+    let (rows, stderr) = showback(dir.path(), &["--cur", "eur.csv"]);
+    assert_eq!(rows, ["2025-01,ops,15.00,15.00,1,2,EUR"]);
+    assert!(stderr.contains("1 line item has no currency"), "{stderr}");
+
+    let focus = "BilledCost,EffectiveCost,BillingCurrency,ChargeCategory,ChargePeriodStart,\
+                 BillingPeriodStart,Tags\n\
+                 10,10,EUR,Usage,2025-01-03T00:00:00Z,2025-01-01T00:00:00Z,\"{\"\"dept\"\":\"\"ops\"\"}\"\n\
+                 5,5,,Usage,2025-01-04T00:00:00Z,2025-01-01T00:00:00Z,\"{\"\"dept\"\":\"\"ops\"\"}\"\n";
+    write(dir.path(), "focus.csv", focus.as_bytes());
+    let (rows, _) = showback(dir.path(), &["--focus", "focus.csv"]);
+    assert_eq!(rows, ["2025-01,ops,15.00,15.00,1,2,EUR"]);
+}
