@@ -257,19 +257,32 @@ pub struct ReadStats {
     pub unamortized: [u64; 2],
 }
 
-/// The warning for lines without a currency code, once per file.
+/// The warning for lines without a currency code, once per file: in a CSV bill each takes
+/// the currency of the line before it.
 pub fn warn_blank_currency(file: &str, column: &str, lines: u64) {
-    if lines == 1 {
-        tracing::warn!(
-            "`{file}`: 1 line item has no currency in `{column}` and is taken in the currency of \
-             the line before it (USD when none came before); check the export"
-        );
-    } else if lines > 1 {
-        tracing::warn!(
-            "`{file}`: {lines} line items have no currency in `{column}` and are taken in the \
-             currency of the line before each (USD when none came before); check the export"
-        );
-    }
+    warn_blank(
+        file,
+        column,
+        lines,
+        "the currency of the line before it (USD when none came before)",
+    );
+}
+
+/// The warning for lines without a currency code in a Parquet bill, taken as USD (a
+/// streaming read has no dependable order to borrow the code of another line from).
+pub fn warn_null_currency(file: &str, column: &str, lines: u64) {
+    warn_blank(file, column, lines, "USD");
+}
+
+fn warn_blank(file: &str, column: &str, lines: u64, taken_as: &str) {
+    let counted = match lines {
+        0 => return,
+        1 => "1 line item has".to_string(),
+        _ => format!("{lines} line items have"),
+    };
+    crate::logging::warn_once(&format!(
+        "`{file}`: {counted} no currency in `{column}`, taken in {taken_as}; check the export"
+    ));
 }
 
 /// The warning for commitment lines counted at their unblended cost, once per file and

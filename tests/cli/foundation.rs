@@ -964,8 +964,8 @@ fn currency_codes_are_trimmed_and_upper_cased_and_a_blank_one_is_counted() {
     assert_eq!(stdout.lines().skip(1).collect::<Vec<_>>(), ["2025-01,ops,10.00,10.00,1,4,USD"]);
     assert!(
         stderr.contains(
-            "`cur.csv`: 1 line item has no currency in `lineItem/CurrencyCode` and is taken in \
-             the currency of the line before it"
+            "`cur.csv`: 1 line item has no currency in `lineItem/CurrencyCode`, taken in the \
+             currency of the line before it"
         ),
         "{stderr}"
     );

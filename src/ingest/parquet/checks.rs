@@ -170,7 +170,7 @@ fn check_cur2(c: &Columns) -> Result<()> {
     }];
     let blank = run(c, &checks, currency.as_deref())?;
     if let Some(currency) = currency {
-        cur_csv::warn_blank_currency(&c.path, &currency, blank);
+        cur_csv::warn_null_currency(&c.path, &currency, blank);
     }
     warn_unamortized(c)
 }
@@ -251,7 +251,7 @@ fn check_focus(c: &Columns) -> Result<()> {
     });
     let blank = run(c, &checks, currency.as_deref())?;
     if let Some(currency) = currency {
-        cur_csv::warn_blank_currency(&c.path, &currency, blank);
+        cur_csv::warn_null_currency(&c.path, &currency, blank);
     }
     Ok(())
 }
