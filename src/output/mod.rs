@@ -350,13 +350,23 @@ fn render_table(frame: &DataFrame, spec: &TableSpec) -> Result<String> {
     table.set_header(frame.get_column_names().iter().map(|n| n.as_str()));
     let groups = currency_groups(frame)?;
     let shown = shown_money(frame, &groups, spec)?;
+    let tenths = shown_percents(frame, spec)?;
+    // Tenths of a percent as text, exactly: 334 is `33.4%`, -5 is `-0.5%`.
+    let percent = |tenth: i64| {
+        let sign = if tenth < 0 { "-" } else { "" };
+        format!("{sign}{}.{}%", tenth.unsigned_abs() / 10, tenth.unsigned_abs() % 10)
+    };
     for row in 0..frame.height() {
         let mut cells = Vec::with_capacity(frame.width());
         for (index, column) in frame.columns().iter().enumerate() {
-            let cell = match shown.get(&index) {
-                Some(cents) => Cell::new(cents[row].map(Money::cents_string).unwrap_or_default())
-                    .set_alignment(CellAlignment::Right),
-                None => table_cell(column, row, spec)?,
+            let cell = if let Some(cents) = shown.get(&index) {
+                Cell::new(cents[row].map(Money::cents_string).unwrap_or_default())
+                    .set_alignment(CellAlignment::Right)
+            } else if let Some(shares) = tenths.get(&index) {
+                Cell::new(shares[row].map(percent).unwrap_or_default())
+                    .set_alignment(CellAlignment::Right)
+            } else {
+                table_cell(column, row, spec)?
             };
             cells.push(cell);
         }
@@ -365,10 +375,69 @@ fn render_table(frame: &DataFrame, spec: &TableSpec) -> Result<String> {
     if !spec.totals.is_empty() && frame.height() > 0 {
         let one_period = distinct(frame, "billing_period")? <= 1;
         for (label, rows) in &groups {
-            table.add_row(total_row(frame, spec, label, rows, &shown, one_period)?);
+            let mut cells = total_row(frame, spec, label, rows, &shown, one_period)?;
+            for (index, shares) in &tenths {
+                if one_period
+                    && spec.totals.iter().any(|t| t == frame.columns()[*index].name().as_str())
+                {
+                    let sum: i64 = rows.iter().filter_map(|r| shares[*r]).sum();
+                    cells[*index] = Cell::new(percent(sum)).set_alignment(CellAlignment::Right);
+                }
+            }
+            table.add_row(cells);
         }
     }
     Ok(format!("{table}\n"))
+}
+
+/// The tenths of a percent shown for each percentage column, rounded within each period and
+/// currency by the largest remainder, so that shares that make a whole show 100.0%.
+#[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
+fn shown_percents(
+    frame: &DataFrame,
+    spec: &TableSpec,
+) -> Result<std::collections::BTreeMap<usize, Vec<Option<i64>>>> {
+    let mut result = std::collections::BTreeMap::new();
+    let text_of = |name: &str, row: usize| -> Result<String> {
+        match frame.column(name) {
+            Ok(column) => cell_text(column, row),
+            Err(_) => Ok(String::new()),
+        }
+    };
+    let mut groups: std::collections::BTreeMap<(String, String), Vec<usize>> =
+        std::collections::BTreeMap::new();
+    for row in 0..frame.height() {
+        let key = (text_of("billing_period", row)?, text_of("currency", row)?);
+        groups.entry(key).or_default().push(row);
+    }
+    for (index, column) in frame.columns().iter().enumerate() {
+        let name = column.name().as_str();
+        if column.dtype() != &DataType::Float64 || !spec.percents.iter().any(|p| p == name) {
+            continue;
+        }
+        let values = column.f64()?;
+        let mut tenths = vec![None; frame.height()];
+        for rows in groups.values() {
+            let present: Vec<(usize, f64)> = rows
+                .iter()
+                .filter_map(|r| values.get(*r).filter(|v| v.is_finite()).map(|v| (*r, v * 1000.0)))
+                .collect();
+            let target = present.iter().map(|(_, v)| v).sum::<f64>().round() as i64;
+            let mut floors: Vec<i64> = present.iter().map(|(_, v)| v.floor() as i64).collect();
+            let mut order: Vec<usize> = (0..present.len()).collect();
+            let remainder = |i: usize| present[i].1 - present[i].1.floor();
+            order.sort_by(|a, b| remainder(*b).total_cmp(&remainder(*a)).then(a.cmp(b)));
+            let missing = target - floors.iter().sum::<i64>();
+            for i in order.iter().take(usize::try_from(missing.max(0)).unwrap_or(0)) {
+                floors[*i] += 1;
+            }
+            for ((row, _), tenth) in present.iter().zip(floors) {
+                tenths[*row] = Some(tenth);
+            }
+        }
+        result.insert(index, tenths);
+    }
+    Ok(result)
 }
 
 /// The rows of each currency, with the label of its total line (`total`, or `total EUR`

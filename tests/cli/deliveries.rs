@@ -525,3 +525,31 @@ fn a_blank_currency_takes_the_currency_of_the_line_before() {
     let (rows, _) = showback(dir.path(), &["--focus", "focus.csv"]);
     assert_eq!(rows, ["2025-01,ops,15.00,15.00,1,2,EUR"]);
 }
+
+#[test]
+fn the_table_shares_add_up_to_a_hundred_percent() {
+    // Three equal owners: their shares show as 33.3% twice and 33.4% once (the largest
+    // remainder), and 100.0% on the total line, not 99.9%.
+    let dir = tempfile::tempdir().unwrap();
+    let text = cur1(&[
+        ("2025-01-03", "1", "USD", "a"),
+        ("2025-01-03", "1", "USD", "b"),
+        ("2025-01-03", "1", "USD", "c"),
+    ]);
+    write(dir.path(), "thirds.csv", text.as_bytes());
+    let output = aispend(dir.path())
+        .args(["showback", "--cur", "thirds.csv", "--format", "table"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let table = String::from_utf8(output.stdout).unwrap();
+    let shares: Vec<&str> = table
+        .lines()
+        .filter(|l| l.contains("2025-01") || l.contains("total"))
+        .filter_map(|l| l.split_whitespace().find(|w| w.ends_with('%')))
+        .collect();
+    let sum: f64 =
+        shares[..3].iter().map(|s| s.trim_end_matches('%').parse::<f64>().unwrap()).sum();
+    assert!((sum - 100.0).abs() < 1e-9, "{table}");
+    assert_eq!(shares[3], "100.0%", "{table}");
+}
