@@ -45,7 +45,9 @@ const DECIMAL_OVERFLOW: &str = "can't fit values with";
 fn run_catching_overflow(cli: cli::Cli) -> anyhow::Result<()> {
     let default_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        if !panic_text(info.payload()).contains(DECIMAL_OVERFLOW) {
+        let text = panic_text(info.payload());
+        let reported = [DECIMAL_OVERFLOW, commands::query::UNHASHABLE];
+        if !reported.iter().any(|known| text.contains(known)) {
             default_hook(info);
         }
     }));
@@ -62,7 +64,8 @@ fn run_catching_overflow(cli: cli::Cli) -> anyhow::Result<()> {
     }
 }
 
-fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+/// The message of a panic's payload.
+pub fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
     payload
         .downcast_ref::<String>()
         .cloned()

@@ -59,10 +59,24 @@ pub fn run(settings: &Settings, args: &QueryArgs) -> Result<()> {
             "pass `--cur`, `--focus`, `--gateway` or `--metrics`, or list `[sources]` in aispend.toml",
         ));
     }
+    check_supported(&args.sql)?;
     let registered = context.get_tables();
-    let result = context
-        .execute(&args.sql)
-        .and_then(polars::prelude::LazyFrame::collect)
+    let run = || context.execute(&args.sql).and_then(polars::prelude::LazyFrame::collect);
+    let result = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
+        Ok(result) => result,
+        Err(payload) if crate::panic_text(payload.as_ref()).contains(UNHASHABLE) => {
+            return Err(hinted(
+                format!(
+                    "cannot run the query `{}`: it groups, joins or compares rows by a money column",
+                    args.sql
+                ),
+                "money columns are exact decimals that this SQL engine cannot group by; group by \
+                 `CAST(billed_cost AS VARCHAR)` instead, which keeps every digit",
+            ));
+        }
+        Err(payload) => std::panic::resume_unwind(payload),
+    };
+    let result = result
         .map_err(|error| {
             let names = registered.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>();
             let hint = format!(
@@ -70,10 +84,34 @@ pub fn run(settings: &Settings, args: &QueryArgs) -> Result<()> {
                  `--gateway` and `metrics` `--metrics`",
                 names.join(", ")
             );
-            anyhow::Error::new(crate::error::Hinted { message: error.to_string(), hint })
+            // The engine's message, without the query plan it appends.
+            let text = error.to_string();
+            let message = text.lines().next().unwrap_or_default().trim().to_string();
+            anyhow::Error::new(crate::error::Hinted { message, hint })
         })
         .with_context(|| format!("cannot run the query `{}`", args.sql))?;
     output::emit(&result, &settings.global, &TableSpec::default())
+}
+
+/// The words of Polars' panic when it is asked to hash a 128-bit decimal.
+pub const UNHASHABLE: &str = "dtype-u128";
+
+/// Refuses what the SQL engine would answer wrongly: an aggregate of an aggregate over a
+/// window (`SUM(SUM(x)) OVER ()`) gives each group's own sum, not the grand total.
+fn check_supported(sql: &str) -> Result<()> {
+    let nested = regex::Regex::new(
+        r"(?is)\b(sum|avg|min|max|count)\s*\(\s*(sum|avg|min|max|count)\s*\([^()]*\)\s*\)\s*over\b",
+    )
+    .map_err(anyhow::Error::new)?;
+    if nested.is_match(sql) {
+        return Err(hinted(
+            "an aggregate of an aggregate over a window (`SUM(SUM(x)) OVER ()`) would give each \
+             group's own sum, not the total",
+            "sum the groups in a `WITH` clause first: `WITH t AS (SELECT service_name, \
+             SUM(billed_cost) AS b FROM costs GROUP BY 1) SELECT *, SUM(b) OVER () FROM t`",
+        ));
+    }
+    Ok(())
 }
 
 /// Only one `SELECT` (or `WITH ... SELECT`) statement: the frames are read, never changed.
@@ -126,5 +164,14 @@ mod tests {
         assert!(check_read_only("-- only a comment").is_err());
         assert!(check_read_only("/* sneaky */ DROP TABLE costs").is_err());
         assert!(check_read_only("DELETE FROM costs").is_err());
+    }
+
+    #[test]
+    fn a_windowed_aggregate_of_an_aggregate_is_refused() {
+        let wrong = "SELECT s, SUM(b), SUM(SUM(b)) OVER () FROM costs GROUP BY s";
+        assert!(check_supported(wrong).is_err());
+        assert!(check_supported("select s, sum( count(*) ) over (partition by s) from t").is_err());
+        let right = "WITH t AS (SELECT s, SUM(b) AS b FROM costs GROUP BY s) SELECT *, SUM(b) OVER () FROM t";
+        assert!(check_supported(right).is_ok());
     }
 }

@@ -90,3 +90,29 @@ fn mistakes_stop_before_the_month_is_read() {
     let stderr = stderr_of_failure(&["showback", "--by", "currency"]);
     assert!(stderr.contains("names a column of the report itself"), "{stderr}");
 }
+
+#[test]
+fn queries_the_engine_would_get_wrong_are_refused_not_answered() {
+    // Grouping by a money column would panic inside the SQL engine; a windowed aggregate of
+    // an aggregate would give each group its own sum as the "total". Both exit 2 with a hint;
+    // the WITH form the hint gives returns the invoice total 2,753.1447402144 on every row.
+    let stderr = stderr_of_failure(&[
+        "query",
+        "SELECT billed_cost, COUNT(*) AS n FROM costs GROUP BY billed_cost",
+    ]);
+    assert!(stderr.contains("groups, joins or compares rows by a money column"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let stderr = stderr_of_failure(&[
+        "query",
+        "SELECT service_name, SUM(SUM(billed_cost)) OVER () AS t FROM costs GROUP BY service_name",
+    ]);
+    assert!(stderr.contains("an aggregate of an aggregate over a window"), "{stderr}");
+    let rows = stdout_of(&[
+        "query",
+        "WITH t AS (SELECT service_name, SUM(billed_cost) AS b FROM costs GROUP BY 1) \
+         SELECT service_name, SUM(b) OVER () AS total FROM t",
+        "--format",
+        "csv",
+    ]);
+    assert!(rows.lines().skip(1).all(|l| l.ends_with(",2753.1447402144")), "{rows}");
+}
