@@ -45,9 +45,7 @@ const DECIMAL_OVERFLOW: &str = "can't fit values with";
 fn run_catching_overflow(cli: cli::Cli) -> anyhow::Result<()> {
     let default_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        let text = panic_text(info.payload());
-        let reported = [DECIMAL_OVERFLOW, commands::query::UNHASHABLE];
-        if !reported.iter().any(|known| text.contains(known)) {
+        if !panic_text(info.payload()).contains(DECIMAL_OVERFLOW) {
             default_hook(info);
         }
     }));
@@ -65,7 +63,7 @@ fn run_catching_overflow(cli: cli::Cli) -> anyhow::Result<()> {
 }
 
 /// The message of a panic's payload.
-pub fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
     payload
         .downcast_ref::<String>()
         .cloned()

@@ -61,21 +61,7 @@ pub fn run(settings: &Settings, args: &QueryArgs) -> Result<()> {
     }
     check_supported(&args.sql)?;
     let registered = context.get_tables();
-    let run = || context.execute(&args.sql).and_then(polars::prelude::LazyFrame::collect);
-    let result = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
-        Ok(result) => result,
-        Err(payload) if crate::panic_text(payload.as_ref()).contains(UNHASHABLE) => {
-            return Err(hinted(
-                format!(
-                    "cannot run the query `{}`: it groups, joins or compares rows by a money column",
-                    args.sql
-                ),
-                "money columns are exact decimals that this SQL engine cannot group by; group by \
-                 `CAST(billed_cost AS VARCHAR)` instead, which keeps every digit",
-            ));
-        }
-        Err(payload) => std::panic::resume_unwind(payload),
-    };
+    let result = context.execute(&args.sql).and_then(polars::prelude::LazyFrame::collect);
     let result = result
         .map_err(|error| {
             let names = registered.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>();
@@ -92,9 +78,6 @@ pub fn run(settings: &Settings, args: &QueryArgs) -> Result<()> {
         .with_context(|| format!("cannot run the query `{}`", args.sql))?;
     output::emit(&result, &settings.global, &TableSpec::default())
 }
-
-/// The words of Polars' panic when it is asked to hash a 128-bit decimal.
-pub const UNHASHABLE: &str = "dtype-u128";
 
 /// Refuses what the SQL engine would answer wrongly: an aggregate of an aggregate over a
 /// window (`SUM(SUM(x)) OVER ()`) gives each group's own sum, not the grand total.

@@ -93,7 +93,7 @@ pub fn locate(error: anyhow::Error) -> anyhow::Error {
     }
     match first_failure(&path, &column, check) {
         Ok(Some((row, value))) => {
-            let location = place(&path, row);
+            let location = super::parquet::place(&path, row);
             let input = InputError {
                 file: path,
                 location,
@@ -125,21 +125,6 @@ fn first_failure(path: &str, column: &str, check: Check) -> Result<Option<(usize
         }
     }
     Ok(None)
-}
-
-/// "row 1000007 (row 7 of row group 2)", 1-based; "row 7" when the footer cannot be read.
-fn place(path: &str, row: usize) -> String {
-    let Ok(sizes) = super::parquet::row_group_sizes(path) else {
-        return format!("row {}", row + 1);
-    };
-    let mut start = 0;
-    for (group, size) in sizes.iter().enumerate() {
-        if row < start + size {
-            return format!("row {} (row {} of row group {})", row + 1, row - start + 1, group + 1);
-        }
-        start += size;
-    }
-    format!("row {}", row + 1)
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@ mod owners;
 use anyhow::Result;
 use polars::prelude::*;
 
+pub(crate) use self::checks::place;
 use self::columns::Columns;
 use super::cur_csv::names as cur;
 use super::focus_csv::names as focus_names;

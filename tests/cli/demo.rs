@@ -92,16 +92,20 @@ fn mistakes_stop_before_the_month_is_read() {
 }
 
 #[test]
-fn queries_the_engine_would_get_wrong_are_refused_not_answered() {
-    // Grouping by a money column would panic inside the SQL engine; a windowed aggregate of
-    // an aggregate would give each group its own sum as the "total". Both exit 2 with a hint;
-    // the WITH form the hint gives returns the invoice total 2,753.1447402144 on every row.
-    let stderr = stderr_of_failure(&[
+fn money_groups_exactly_and_a_wrong_window_query_is_refused() {
+    // Grouping by a money column is answered exactly (it used to panic inside the SQL
+    // engine): the demo bill's 1,210 lines, grouped by amount, count 1,210 again. A windowed
+    // aggregate of an aggregate would give each group its own sum as the "total", so it
+    // exits 2 with a hint; the WITH form the hint gives returns the invoice total
+    // 2,753.1447402144 on every row.
+    let grouped = stdout_of(&[
         "query",
-        "SELECT billed_cost, COUNT(*) AS n FROM costs GROUP BY billed_cost",
+        "WITH g AS (SELECT billed_cost, COUNT(*) AS n FROM costs GROUP BY billed_cost) \
+         SELECT SUM(n) AS lines, SUM(billed_cost * n) AS billed FROM g",
+        "--format",
+        "csv",
     ]);
-    assert!(stderr.contains("groups, joins or compares rows by a money column"), "{stderr}");
-    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(grouped.lines().nth(1), Some("1210,2753.1447402144"), "{grouped}");
     let stderr = stderr_of_failure(&[
         "query",
         "SELECT service_name, SUM(SUM(billed_cost)) OVER () AS t FROM costs GROUP BY service_name",

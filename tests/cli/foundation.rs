@@ -97,13 +97,10 @@ fn query(dir: &Path, source_flag: &str, source: &Path, sql: &str) -> Vec<Vec<Str
     text.lines().skip(1).map(|l| l.split(',').map(str::to_string).collect()).collect()
 }
 
-#[test]
-fn savings_plan_covered_usage_counts_once() {
-    // Covered 10 h billed 1.00 (SP effective 0.60), negation -1.00, recurring fee 0.60 with
-    // commitment 0.60 all used (effective 0), plain usage 2 h billed 0.20.
-    // Billed 1.00 - 1.00 + 0.60 + 0.20 = 0.80; effective 0.60 + 0 + 0 + 0.20 = 0.80; hours 12.
-    let dir = tempfile::tempdir().expect("tempdir");
-    let lines: Vec<Line<'_>> = vec![
+/// The Savings Plan lines of the issue: covered usage 10 h billed 1.00 (SP effective 0.60),
+/// its negation, the recurring fee 0.60 with commitment 0.60 all used, plain usage 2 h 0.20.
+fn savings_plan_lines() -> Vec<Line<'static>> {
+    vec![
         ("SavingsPlanCoveredUsage", "10", "1.00", "0.60", "", "", "", "", "AmazonEC2", "us-east-1"),
         ("SavingsPlanNegation", "10", "-1.00", "", "", "", "", "", "AmazonEC2", "us-east-1"),
         (
@@ -119,7 +116,31 @@ fn savings_plan_covered_usage_counts_once() {
             "",
         ),
         ("Usage", "2", "0.20", "", "", "", "", "", "AmazonEC2", "us-east-1"),
-    ];
+    ]
+}
+
+const RI_ARN: &str = "arn:aws:ec2:us-east-1:111122223333:reserved-instances/abc";
+
+/// The reservation lines of the issue but the `RIFee`: usage 100, reserved usage billed 0
+/// (effective 30), the RI upfront fee 720 with its ARN, a Marketplace fee 50, an EDP
+/// discount −25.
+fn reservation_lines() -> Vec<Line<'static>> {
+    vec![
+        ("Usage", "1", "100", "", "", "", "", "", "AmazonEC2", "us-east-1"),
+        ("DiscountedUsage", "1", "0", "", "", "", "30", RI_ARN, "AmazonEC2", "us-east-1"),
+        ("Fee", "1", "720", "", "", "", "", RI_ARN, "AmazonEC2", ""),
+        ("Fee", "1", "50", "", "", "", "", "", "AWSMarketplace", ""),
+        ("EdpDiscount", "0", "-25", "", "", "", "", "", "AmazonEC2", ""),
+    ]
+}
+
+#[test]
+fn savings_plan_covered_usage_counts_once() {
+    // Covered 10 h billed 1.00 (SP effective 0.60), negation -1.00, recurring fee 0.60 with
+    // commitment 0.60 all used (effective 0), plain usage 2 h billed 0.20.
+    // Billed 1.00 - 1.00 + 0.60 + 0.20 = 0.80; effective 0.60 + 0 + 0 + 0.20 = 0.80; hours 12.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lines = savings_plan_lines();
     let file = write(dir.path(), "cur.csv", &cur1_csv(&lines, &[], &[]));
     let rows = query(
         dir.path(),
@@ -136,14 +157,8 @@ fn reservations_and_fees_amortize() {
     // (effective 0); Marketplace Fee 50 (effective 50); EDP discount -25; RIFee billed 0 with
     // unused upfront 5. Billed 100 + 720 + 50 - 25 = 845; effective 100 + 30 + 50 - 25 + 5 = 160.
     let dir = tempfile::tempdir().expect("tempdir");
-    let arn = "arn:aws:ec2:us-east-1:111122223333:reserved-instances/abc";
-    let lines: Vec<Line<'_>> = vec![
-        ("Usage", "1", "100", "", "", "", "", "", "AmazonEC2", "us-east-1"),
-        ("DiscountedUsage", "1", "0", "", "", "", "30", arn, "AmazonEC2", "us-east-1"),
-        ("Fee", "1", "720", "", "", "", "", arn, "AmazonEC2", ""),
-        ("Fee", "1", "50", "", "", "", "", "", "AWSMarketplace", ""),
-        ("EdpDiscount", "0", "-25", "", "", "", "", "", "AmazonEC2", ""),
-    ];
+    let arn = RI_ARN;
+    let lines = reservation_lines();
     let mut text = cur1_csv(
         &lines,
         &[
@@ -560,23 +575,7 @@ fn savings_plans_and_reservations_amortize_in_cur2_parquet_too() {
     // The lines of the two amortization tests above, written as CUR 2.0 Parquet.
     // Savings Plan: billed 0.80, effective 0.80, 12 hours (see the CUR 1.0 test).
     let dir = tempfile::tempdir().expect("tempdir");
-    let lines: Vec<Line<'_>> = vec![
-        ("SavingsPlanCoveredUsage", "10", "1.00", "0.60", "", "", "", "", "AmazonEC2", "us-east-1"),
-        ("SavingsPlanNegation", "10", "-1.00", "", "", "", "", "", "AmazonEC2", "us-east-1"),
-        (
-            "SavingsPlanRecurringFee",
-            "1",
-            "0.60",
-            "",
-            "0.60",
-            "0.60",
-            "",
-            "",
-            "ComputeSavingsPlans",
-            "",
-        ),
-        ("Usage", "2", "0.20", "", "", "", "", "", "AmazonEC2", "us-east-1"),
-    ];
+    let lines = savings_plan_lines();
     let file = dir.path().join("sp.parquet");
     cur2_amortization_parquet(&file, &lines, &[("", ""); 4]);
     let sql = "SELECT SUM(billed_cost), SUM(effective_cost), SUM(consumed_quantity) FROM costs";
@@ -584,15 +583,8 @@ fn savings_plans_and_reservations_amortize_in_cur2_parquet_too() {
 
     // Reservations: billed 100 + 720 + 50 - 25 + 0 = 845; effective 100 + 30 + 0 + 50 - 25
     // + (5 + 0) = 160; six lines.
-    let arn = "arn:aws:ec2:us-east-1:111122223333:reserved-instances/abc";
-    let lines: Vec<Line<'_>> = vec![
-        ("Usage", "1", "100", "", "", "", "", "", "AmazonEC2", "us-east-1"),
-        ("DiscountedUsage", "1", "0", "", "", "", "30", arn, "AmazonEC2", "us-east-1"),
-        ("Fee", "1", "720", "", "", "", "", arn, "AmazonEC2", ""),
-        ("Fee", "1", "50", "", "", "", "", "", "AWSMarketplace", ""),
-        ("EdpDiscount", "0", "-25", "", "", "", "", "", "AmazonEC2", ""),
-        ("RIFee", "1", "0", "", "", "", "", arn, "AmazonEC2", ""),
-    ];
+    let mut lines = reservation_lines();
+    lines.push(("RIFee", "1", "0", "", "", "", "", RI_ARN, "AmazonEC2", ""));
     let unused = [("", ""), ("", ""), ("", ""), ("", ""), ("", ""), ("5", "0")];
     let file = dir.path().join("ri.parquet");
     cur2_amortization_parquet(&file, &lines, &unused);

@@ -31,17 +31,10 @@ pub(super) fn check(kind: ParquetKind, c: &Columns) -> Result<()> {
 fn typed_columns(kind: ParquetKind) -> (Vec<&'static str>, Vec<&'static str>) {
     match kind {
         ParquetKind::Cur2 => (
-            vec![
-                cur::UNBLENDED.1,
-                cur::SP_EFFECTIVE.1,
-                cur::SP_COMMITMENT.1,
-                cur::SP_USED.1,
-                cur::RI_EFFECTIVE.1,
-                cur::RI_UNUSED_UPFRONT.1,
-                cur::RI_UNUSED_RECURRING.1,
-                cur::USAGE_AMOUNT.1,
-                cur::PUBLIC_COST.1,
-            ],
+            super::cur2::AMOUNT_COLUMNS
+                .into_iter()
+                .chain([cur::USAGE_AMOUNT.1, cur::PUBLIC_COST.1])
+                .collect(),
             vec![cur::TAGS_MAP, cur::COST_CATEGORY_MAP],
         ),
         ParquetKind::Focus => (

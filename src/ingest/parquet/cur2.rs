@@ -102,20 +102,23 @@ fn amount_field(name: &'static str) -> Expr {
     col("__amounts").struct_().field_by_name(name).alias(name)
 }
 
+/// The amounts the effective cost of FORMATS.md §1.6 reads, in the order of `__amounts`.
+pub(super) const AMOUNT_COLUMNS: [&str; 7] = [
+    cur::UNBLENDED.1,
+    cur::SP_EFFECTIVE.1,
+    cur::SP_COMMITMENT.1,
+    cur::SP_USED.1,
+    cur::RI_EFFECTIVE.1,
+    cur::RI_UNUSED_UPFRONT.1,
+    cur::RI_UNUSED_RECURRING.1,
+];
+
 /// The billed (unblended) and effective cost of FORMATS.md §1.6 as one struct column
 /// `__amounts`, one row at a time: only the amounts the line item type needs are converted,
 /// so a usage line costs one conversion, not seven.
 fn amounts_expr(c: &Columns) -> Expr {
     let texts = [cur::LINE_ITEM_TYPE.1, cur::PRODUCT_CODE.1, cur::DESCRIPTION.1, cur::RI_ARN.1];
-    let amounts = [
-        cur::UNBLENDED.1,
-        cur::SP_EFFECTIVE.1,
-        cur::SP_COMMITMENT.1,
-        cur::SP_USED.1,
-        cur::RI_EFFECTIVE.1,
-        cur::RI_UNUSED_UPFRONT.1,
-        cur::RI_UNUSED_RECURRING.1,
-    ];
+    let amounts = AMOUNT_COLUMNS;
     let mut inputs: Vec<Expr> =
         texts.iter().chain(amounts.iter()).map(|name| c.raw(name)).collect();
     let names: Vec<String> =
